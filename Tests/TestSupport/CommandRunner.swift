@@ -1,0 +1,52 @@
+import Foundation
+
+/// The result of running the built `metatx` binary.
+public struct CommandResult {
+  public var status: Int32
+  public var standardOutput: Data
+  public var standardError: String
+  public var outputText: String { String(decoding: standardOutput, as: UTF8.self) }
+}
+
+/// Runs the `metatx` executable that sits beside the test bundle in the build
+/// folder, with `arguments` and optional standard input.
+public func runMetatx(_ arguments: [String], input: Data? = nil) throws -> CommandResult {
+  // Standard input and error go through files, standard output through a pipe
+  // drained by this thread: no side can block on a full pipe.
+  let scratch = try makeTemporaryFolder()
+  defer { try? FileManager.default.removeItem(at: scratch) }
+  let inputURL = scratch.appendingPathComponent("stdin")
+  let errorURL = scratch.appendingPathComponent("stderr")
+  try (input ?? Data()).write(to: inputURL)
+  FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+  let process = Process()
+  process.executableURL = metatxExecutable()
+  process.arguments = arguments
+  let outputPipe = Pipe()
+  process.standardOutput = outputPipe
+  process.standardError = try FileHandle(forWritingTo: errorURL)
+  process.standardInput = try FileHandle(forReadingFrom: inputURL)
+  try process.run()
+  let outputData = outputPipe.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return CommandResult(
+    status: process.terminationStatus, standardOutput: outputData,
+    standardError: String(decoding: try Data(contentsOf: errorURL), as: UTF8.self))
+}
+
+/// `.build/<configuration>/metatx`, found from the test bundle's location.
+public func metatxExecutable() -> URL {
+  let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+  var folder = bundle.deletingLastPathComponent()
+  if folder.lastPathComponent == "MacOS" {  // macOS: …/X.xctest/Contents/MacOS/X
+    folder = folder.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+  }
+  return folder.appendingPathComponent("metatx")
+}
+
+/// A fresh temporary folder, removed by the caller's `defer`.
+public func makeTemporaryFolder() throws -> URL {
+  let folder = FileManager.default.temporaryDirectory.appendingPathComponent("metatx-test-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+  return folder
+}
