@@ -111,11 +111,14 @@ final class LayerGradientTests: XCTestCase {
       }
     }
     let dx = Tensor(shape: x.shape)
+    // Scratch kept in named constants: a temporary Tensor's pointer dies with it.
+    let scratchContext = Tensor(shape: [batch, tokens, dim])
+    let scratchQKV = Tensor(shape: [batch, tokens, 3 * dim])
+    let scratchScores = Tensor(shape: [batch, heads, tokens, tokens])
     set.zeroGradients()
     attention.backward(dInput: dx.data, accumulate: false, dOutput: dy.data, input: x.data, qkvOut: qkv.data,
-      probabilities: p.data, context: context.data, scratchContext: Tensor(shape: [batch, tokens, dim]).data,
-      scratchQKV: Tensor(shape: [batch, tokens, 3 * dim]).data,
-      scratchProbabilities: Tensor(shape: [batch, heads, tokens, tokens]).data, batch: batch, tokens: tokens,
+      probabilities: p.data, context: context.data, scratchContext: scratchContext.data,
+      scratchQKV: scratchQKV.data, scratchProbabilities: scratchScores.data, batch: batch, tokens: tokens,
       parameterGradients: true)
     XCTAssertLessThan(checkGradient(values: x.data, analytic: dx.values, step: 1e-3, loss: loss).worstError, tolerance)
     XCTAssertLessThan(
@@ -185,6 +188,45 @@ final class LayerGradientTests: XCTestCase {
     for c in 0..<dim {
       let expected = (0..<3).reduce(Float(0)) { $0 + x[(tokens + $1) * dim + c] } / 3
       XCTAssertEqual(y[dim + c], expected, accuracy: 1e-6)
+    }
+  }
+
+  func testEmbeddingTablePositionsAndClsToken() {
+    let batch = 2, count = 4, dim = 3, vocabulary = 5
+    let set = ParameterSet(
+      EmbeddingTable.specs("embed", vocabulary: vocabulary, dim: dim)
+        + LearnedPositions.specs("positions", tokens: 6, dim: dim) + ClsToken.specs("cls", dim: dim))
+    randomise(set, seed: 20)
+    let table = EmbeddingTable(weight: set.view("embed"))
+    let positions = LearnedPositions(table: set.view("positions"))
+    let cls = ClsToken(value: set.view("cls"))
+    let ids = [4, 1, 1, 0, 2, 3]  // 3 content tokens per sequence after the cls token; id 1 twice
+    let dy = randomTensor([batch, count, dim], seed: 21)
+    let tokens = Tensor(shape: [batch, count, dim])
+    let forward = {
+      cls.forward(tokens: tokens.data, batch: batch, count: count)
+      for b in 0..<batch {
+        table.forward(output: tokens.data + (b * count + 1) * dim, ids: Array(ids[(b * 3)..<(b * 3 + 3)]))
+      }
+      positions.forward(tokens: tokens.data, batch: batch, count: count)
+    }
+    let loss = { () -> Double in
+      forward()
+      return weightedSum(tokens.data, dy.data, count: tokens.count)
+    }
+    forward()
+    set.zeroGradients()
+    positions.backward(dTokens: dy.data, batch: batch, count: count)
+    for b in 0..<batch {
+      table.backward(dOutput: dy.data + (b * count + 1) * dim, ids: Array(ids[(b * 3)..<(b * 3 + 3)]))
+    }
+    cls.backward(dTokens: dy.data, batch: batch, count: count)
+    let check = checkGradient(values: set.values.data, analytic: set.gradients.values, loss: loss)
+    XCTAssertLessThan(check.worstError, tolerance, "\(check)")
+    // Known values: row 1 of sequence 0 is embedding 4 plus position 1.
+    for c in 0..<dim {
+      XCTAssertEqual(tokens[(0 * count + 1) * dim + c], table.weight.value[4 * dim + c] + positions.table.value[dim + c],
+        accuracy: 1e-6)
     }
   }
 }
