@@ -10,6 +10,7 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
   ],
   targets: [
     // MARK: System libraries (Debian -dev packages, installed by `make setup`)
@@ -18,12 +19,23 @@ let package = Package(
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
     ),
+    .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
+    .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+    .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+    .systemLibrary(name: "CSampleRate", pkgConfig: "samplerate", providers: [.apt(["libsamplerate0-dev"])]),
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-    // MARK: Matrix kernels: the only importer of CBLAS
-    .target(name: "Kernels", dependencies: ["CBLAS"]),
+    // MARK: Matrix kernels: the only importer of CBLAS (and of FFTW, for spectra)
+    .target(name: "Kernels", dependencies: ["CBLAS", "CFFTW"]),
 
     // MARK: File formats (no model math)
-    .target(name: "Readers", dependencies: ["Kernels"]),
+    .target(
+      name: "Readers",
+      dependencies: [
+        "Kernels", "CPNG", "CJPEG", "CSndFile", "CSampleRate", "CZlib",
+        .product(name: "CSV", package: "CSV.swift"),
+      ]),
 
     // MARK: The library: model math, training, tokenizers
     .target(name: "MetaTX", dependencies: ["Kernels", "Readers"]),

@@ -3,7 +3,13 @@
 # Idempotent: a machine that has them gets no apt-get call at all.
 set -euo pipefail
 
-packages=(libopenblas-dev liblapacke-dev pkg-config)
+packages=(
+  pkg-config
+  libopenblas-dev liblapacke-dev                        # BLAS/LAPACK: the kernels
+  libfftw3-dev                                          # spectra (audio filter banks)
+  libpng-dev libjpeg62-turbo-dev zlib1g-dev             # images, gzip
+  libsndfile1-dev libsamplerate0-dev                    # audio decoding, resampling
+)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -229,4 +229,25 @@ final class LayerGradientTests: XCTestCase {
         accuracy: 1e-6)
     }
   }
+
+  func testPatchProjectionWithClsPositionsAndMask() {
+    let batch = 2, patches = 3, width = 4, dim = 5
+    let set = ParameterSet(PatchProjection.specs("patch", patchWidth: width, dim: dim, cls: true, maximumPositions: 6))
+    randomise(set, seed: 30)
+    let projection = PatchProjection("patch", parameters: set)
+    let raw = randomTensor([batch, patches, width], seed: 31)
+    let mask = Tensor(shape: [batch, patches], values: [1, 1, 1, 1, 0, 0])
+    let dy = randomTensor([batch, patches + 1, dim], seed: 32)
+    let loss = { () -> Double in
+      let tokens = projection.forward(raw: raw, mask: mask).tokens
+      return weightedSum(tokens.data, dy.data, count: tokens.count)
+    }
+    let output = projection.forward(raw: raw, mask: mask)
+    XCTAssertEqual(output.tokens.shape, [batch, patches + 1, dim])
+    XCTAssertEqual(output.mask?.values, [1, 1, 1, 1, 1, 1, 0, 0])
+    set.zeroGradients()
+    projection.backward(dy.data)
+    let check = checkGradient(values: set.values.data, analytic: set.gradients.values, loss: loss)
+    XCTAssertLessThan(check.worstError, tolerance, "\(check)")
+  }
 }

@@ -47,12 +47,18 @@ public protocol Tokenizer: AnyObject {
 
   /// A tokenizer whose parameters are zero (to be loaded or initialised).
   init(configuration: Configuration, dim: Int) throws
+  /// The configuration to use when no model names one: the documented
+  /// defaults, fitted to `paths` where the modality needs statistics or a
+  /// schema from data (e.g. a CSV's columns).
+  static func defaultConfiguration(fittingTo paths: [String]) throws -> Configuration
   /// Seeded initialisation of the learned parameters.
   func initialise(_ rng: inout SeededRNG)
 
-  /// Decodes and preprocesses the file at `path` (`-`: standard input).
+  /// Decodes and preprocesses the file at `path` (`-`: standard input) into
+  /// its samples: one for an image or a clip, one per row or line for
+  /// row-oriented files (CSV tables, spectra, text lines).
   /// Errors are `ReaderError`s naming the file and the problem.
-  func read(path: String) throws -> Sample
+  func read(path: String) throws -> [Sample]
   /// The pre-projection features of one sample, `[N, P]` (`metatx tokenize --raw`).
   func rawFeatures(_ sample: Sample) -> Tensor
   /// Tokens for a batch of samples. `training` enables training-only
@@ -109,9 +115,9 @@ extension Tokenizer {
     return tokenizer
   }
 
-  /// Reads every path and tokenizes them as one batch.
+  /// Reads every path and tokenizes all their samples as one batch.
   public func tokenize(paths: [String], training: Bool = false, rng: inout SeededRNG) throws -> TokenBatch {
-    try forward(paths.map(read(path:)), training: training, rng: &rng)
+    try forward(paths.flatMap(read(path:)), training: training, rng: &rng)
   }
 }
 
