@@ -1,0 +1,81 @@
+import Foundation
+import Kernels
+import Readers
+
+/// A metatx model: the shared encoder and the tokenizers trained with it, in
+/// one safetensors file.
+///
+/// Layout: encoder tensors under `encoder.` (official block names after the
+/// prefix), each tokenizer's under `tokenizer.<modality>.`; `__metadata__`
+/// holds `format` = `metatx-model`, `format_version`, the encoder
+/// configuration as JSON (`encoder`, with `heads` and `eps` also as plain
+/// keys, as in encoder files), and one JSON configuration per
+/// tokenizer (`tokenizer.<modality>`).
+public final class Model {
+  public static let format = "metatx-model"
+  public static let formatVersion = 1
+  static let encoderPrefix = "encoder."
+
+  public let encoder: Encoder
+  public private(set) var tokenizers: [Modality: AnyTokenizer]
+
+  public init(encoder: Encoder, tokenizers: [AnyTokenizer] = []) {
+    self.encoder = encoder
+    self.tokenizers = [:]
+    for tokenizer in tokenizers { add(tokenizer) }
+  }
+
+  /// Adds (or replaces) the tokenizer of its modality; its width must be the encoder's.
+  public func add(_ tokenizer: AnyTokenizer) {
+    precondition(tokenizer.dim == encoder.config.dim,
+      "\(tokenizer.modality) tokenizer width \(tokenizer.dim) ≠ encoder dim \(encoder.config.dim)")
+    tokenizers[tokenizer.modality] = tokenizer
+  }
+
+  /// Writes the model atomically (temporary file, then rename).
+  public func write(to path: String) throws {
+    var writer = SafeTensorsWriter()
+    var metadata: [String: String] = [
+      "format": Self.format, "format_version": String(Self.formatVersion), "metatx_version": metatxVersion,
+    ]
+    encoder.add(to: &writer, prefix: Self.encoderPrefix)
+    let configuration = try JSONEncoder().encode(encoder.config)
+    metadata["encoder"] = String(decoding: configuration, as: UTF8.self)
+    // Encoder.load reads the shape it cannot infer from the tensors here.
+    metadata["heads"] = String(encoder.config.heads)
+    metadata["eps"] = String(encoder.config.eps)
+    for modality in tokenizers.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+      try tokenizers[modality]!.add(to: &writer, metadata: &metadata)
+    }
+    try writer.write(to: path, metadata: metadata)
+  }
+
+  /// Reads a model file. Tokenizers are restored through `loadTokenizer`,
+  /// which maps a modality to its concrete tokenizer type.
+  public static func load(
+    from file: SafeTensorsFile, loadTokenizer: (Modality, SafeTensorsFile) throws -> AnyTokenizer?
+  ) throws -> Model {
+    guard file.metadata["format"] == format else {
+      throw ReaderError(file: file.file,
+        "not a metatx model (metadata format is \(file.metadata["format"].map { "\"\($0)\"" } ?? "missing"), expected \"\(format)\")")
+    }
+    guard let versionText = file.metadata["format_version"], let version = Int(versionText),
+      version <= formatVersion
+    else {
+      throw ReaderError(file: file.file,
+        "model format version \(file.metadata["format_version"] ?? "missing") is newer than this metatx understands (\(formatVersion))")
+    }
+    let encoder = try Encoder.load(from: file, prefix: encoderPrefix, allowOtherTensors: true)
+    let model = Model(encoder: encoder)
+    for modality in Modality.allCases where file.metadata["tokenizer.\(modality.rawValue)"] != nil {
+      if let tokenizer = try loadTokenizer(modality, file) {
+        guard tokenizer.dim == encoder.config.dim else {
+          throw ReaderError(file: file.file,
+            "\(modality.rawValue) tokenizer width \(tokenizer.dim) does not match the encoder's dim \(encoder.config.dim)")
+        }
+        model.add(tokenizer)
+      }
+    }
+    return model
+  }
+}

@@ -1,0 +1,63 @@
+import Kernels
+import Readers
+
+/// A tokenizer of any modality behind one type, for code that picks the
+/// modality at run time (the command line, model files).
+public final class AnyTokenizer {
+  public let modality: Modality
+  public let dim: Int
+  public let parameters: ParameterSet
+  /// The concrete tokenizer, for modality-specific extras (e.g. text pieces).
+  public let base: AnyObject
+  private let tokenizeFiles: ([String], Bool, inout SeededRNG) throws -> TokenBatch
+  private let rawFeaturesOfFile: (String) throws -> [Tensor]
+  private let backwardPass: (UnsafePointer<Float>) -> Void
+  private let store: (inout SafeTensorsWriter, inout [String: String]) throws -> Void
+
+  public init<T: Tokenizer>(_ tokenizer: T) {
+    modality = T.modality
+    dim = tokenizer.dim
+    parameters = tokenizer.parameters
+    base = tokenizer
+    tokenizeFiles = { paths, training, rng in try tokenizer.tokenize(paths: paths, training: training, rng: &rng) }
+    rawFeaturesOfFile = { path in try tokenizer.read(path: path).map(tokenizer.rawFeatures) }
+    backwardPass = { tokenizer.backward($0) }
+    store = { writer, metadata in try tokenizer.add(to: &writer, metadata: &metadata) }
+  }
+
+  /// Reads the files and tokenizes all their samples as one batch.
+  public func tokenize(paths: [String], training: Bool = false, rng: inout SeededRNG) throws -> TokenBatch {
+    try tokenizeFiles(paths, training, &rng)
+  }
+
+  /// The pre-projection features `[N, P]` of each sample in the file.
+  public func rawFeatures(path: String) throws -> [Tensor] {
+    try rawFeaturesOfFile(path)
+  }
+
+  /// Accumulates parameter gradients from `dTokens` of the last tokenize.
+  public func backward(_ dTokens: UnsafePointer<Float>) {
+    backwardPass(dTokens)
+  }
+
+  /// Adds the tensors and configuration to a model file being written.
+  public func add(to writer: inout SafeTensorsWriter, metadata: inout [String: String]) throws {
+    try store(&writer, &metadata)
+  }
+
+  /// The tokenizer of `type` stored in `file`.
+  public static func load<T: Tokenizer>(_ type: T.Type, from file: SafeTensorsFile) throws -> AnyTokenizer {
+    AnyTokenizer(try T.load(from: file))
+  }
+
+  /// A freshly initialised tokenizer of `type` with its default configuration,
+  /// fitted to `paths` where the modality needs it.
+  public static func fresh<T: Tokenizer>(
+    _ type: T.Type, fittingTo paths: [String], dim: Int, rng: inout SeededRNG
+  ) throws -> AnyTokenizer {
+    let tokenizer = try T(configuration: T.defaultConfiguration(fittingTo: paths), dim: dim)
+    var local = rng.derived("tokenizer.\(T.modality.rawValue)")
+    tokenizer.initialise(&local)
+    return AnyTokenizer(tokenizer)
+  }
+}
