@@ -107,7 +107,8 @@ final class PointCloudTokenizerTests: XCTestCase {
     // 10 points (fewer than 64, at least 8) are repeated cyclically.
     let few = try tokenizer.read(path: xyzFile("few.xyz", randomCloud(10, seed: 6)))
     XCTAssertEqual(few[0].centres.count, 16 * 3)
-    let tooFew = xyzFile("tooFew.xyz", randomCloud(7, seed: 7))
+    let tooFew = write("tooFew.ply", "ply\nformat ascii 1.0\nelement vertex 7\nproperty float x\nproperty float y\nproperty float z\nend_header\n"
+      + (0..<7).map { "\($0) \($0 * $0) 1\n" }.joined())
     XCTAssertThrowsError(try tokenizer.read(path: tooFew)) { error in
       XCTAssertEqual("\(error)", "\(tooFew): has 7 points, fewer than the 8 neighbours each group needs")
     }
@@ -115,6 +116,23 @@ final class PointCloudTokenizerTests: XCTestCase {
     XCTAssertThrowsError(try tokenizer.read(path: nan)) { error in
       XCTAssertEqual("\(error)", "\(nan): vertex 1 has a NaN or infinite coordinate")
     }
+  }
+
+  func testDefaultConfigurationOnALargeBinaryPLY() throws {
+    let tokenizer = try PointCloudTokenizer(configuration: PointCloudTokenizer.defaultConfiguration(fittingTo: []), dim: 16)
+    var rng = SeededRNG(seed: 14)
+    tokenizer.initialise(&rng)
+    let cloud = randomCloud(5000, seed: 15)
+    var data = Data("ply\nformat binary_little_endian 1.0\nelement vertex 5000\nproperty float x\nproperty float y\nproperty float z\nend_header\n".utf8)
+    for value in cloud { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+    let path = folder + "/large.ply"
+    try data.write(to: URL(fileURLWithPath: path))
+    let samples = try tokenizer.read(path: path)
+    XCTAssertEqual(samples[0].centres.count, 256 * 3)
+    XCTAssertEqual(samples[0].neighbourhoods.count, 256 * 32 * 3)
+    let batch = tokenizer.forward(samples, training: false, rng: &rng)
+    XCTAssertEqual(batch.tokens.shape, [1, 257, 16])
+    XCTAssertTrue(batch.tokens.isFinite)
   }
 
   // MARK: Learned part
