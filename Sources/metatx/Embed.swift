@@ -62,6 +62,8 @@ extension Metatx {
           tokens, file: input, encoder: model, pooling: pool, batchSize: batchSize)
         try embedded.write(to: output)
         global.detail("wrote \(embedded.shape) to \(output)")
+      case .pointCloud, .graph:
+        throw ValidationError("embed does not take \(chosen.rawValue) files yet; only --modality tokens")
       }
     }
   }

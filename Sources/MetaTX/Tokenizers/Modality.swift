@@ -6,11 +6,18 @@ public enum Modality: String, CaseIterable, Codable, Sendable {
   /// Token embeddings given directly as `.npy` (`[N, D]` or `[B, N, D]`): the
   /// pass-through for users who build their own sequences.
   case tokens
+  /// Point clouds and meshes: PLY, OFF (surface-sampled), XYZ/TXT text, or
+  /// `.npy` `[N, 3+]` given with an explicit modality.
+  case pointCloud = "pointcloud"
+  /// Graphs: JSON node/edge lists or plain edge lists (`a b [label]` lines).
+  case graph
 
   /// Picks the modality of a file from its extension, or nil when unknown.
   public static func detect(path: String) -> Modality? {
     let lowered = path.lowercased()
     if lowered.hasSuffix(".npy") { return .tokens }
+    if [".ply", ".off", ".xyz", ".pts"].contains(where: lowered.hasSuffix) { return .pointCloud }
+    if [".graph.json", ".edgelist", ".edges"].contains(where: lowered.hasSuffix) { return .graph }
     return nil
   }
 }
