@@ -20,8 +20,11 @@ extension Metatx {
     @Option(help: "The input's modality (default: detected from the file name).")
     var modality: Modality?
 
-    @Option(help: "Encoder: a safetensors file (official Meta-Transformer layout) or random:PRESET (tiny, small, base, large).")
-    var encoder: String
+    @Option(help: "A metatx model file (encoder and tokenizers).")
+    var model: String?
+
+    @Option(help: "Encoder instead of a model: a safetensors file (official Meta-Transformer layout) or random:PRESET (tiny, small, base, large).")
+    var encoder: String?
 
     @Option(help: "Attention heads when the encoder file does not say (default: dim/64).")
     var heads: Int?
@@ -40,6 +43,7 @@ extension Metatx {
 
     func validate() throws {
       if let heads, heads < 1 { throw ValidationError("--heads must be at least 1, got \(heads)") }
+      if model != nil && encoder != nil { throw ValidationError("give --model or --encoder, not both") }
       if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
       if output == "-" && standardOutputIsTerminal {
         throw ValidationError("refusing to write binary .npy to a terminal; give -o FILE or redirect standard output")
@@ -52,19 +56,44 @@ extension Metatx {
       guard let chosen else {
         throw ValidationError("cannot tell the modality of \(input) from its name; give --modality")
       }
-      let source = try EncoderSource(parsing: encoder)
-      let model = try source.load(heads: heads, seed: global.seed)
-      global.detail("encoder \(source): \(model.config)")
-      switch chosen {
-      case .tokens:
-        let tokens = try NPYArray.read(path: input)
-        let embedded = try TokenEmbedding.embed(
-          tokens, file: input, encoder: model, pooling: pool, batchSize: batchSize)
-        try embedded.write(to: output)
-        global.detail("wrote \(embedded.shape) to \(output)")
-      case .pointCloud, .graph:
-        throw ValidationError("embed does not take \(chosen.rawValue) files yet; only --modality tokens")
+      var rng = SeededRNG(seed: global.seed)
+      let (model, tokenizer) = try loadModel(modality: chosen, rng: &rng)
+      let embedded: NPYArray
+      if let tokenizer {
+        guard pool != .none else {
+          throw ValidationError("--pool none is for --modality tokens; \(chosen.rawValue) inputs give pooled embeddings")
+        }
+        embedded = try FileEmbedding.embed(
+          paths: [input], tokenizer: tokenizer, encoder: model, pooling: pool, filesPerPass: batchSize, rng: &rng)
+      } else {
+        embedded = try TokenEmbedding.embed(
+          NPYArray.read(path: input), file: input, encoder: model, pooling: pool, batchSize: batchSize)
       }
+      try embedded.write(to: output)
+      global.detail("wrote \(embedded.shape) to \(output)")
+    }
+
+    /// The encoder, and the modality's tokenizer (nil for `tokens`): from the
+    /// model file, or an encoder file / random preset with a freshly initialised
+    /// tokenizer fitted to the input.
+    private func loadModel(modality: Modality, rng: inout SeededRNG) throws -> (Encoder, AnyTokenizer?) {
+      if let modelPath = self.model {
+        let model = try Model.load(path: modelPath)
+        global.detail("model \(modelPath): encoder \(model.encoder.config)")
+        guard modality.tokenizerType == nil || model.tokenizers[modality] != nil else {
+          throw ValidationError("\(modelPath) has no \(modality.rawValue) tokenizer")
+        }
+        return (model.encoder, model.tokenizers[modality])
+      }
+      guard let encoder else { throw ValidationError("give --model or --encoder") }
+      let source = try EncoderSource(parsing: encoder)
+      let loaded = try source.load(heads: heads, seed: global.seed)
+      global.detail("encoder \(source): \(loaded.config)")
+      let tokenizer = try modality.freshTokenizer(fittingTo: [input], dim: loaded.config.dim, rng: &rng)
+      if tokenizer != nil {
+        global.say("note: no --model given, so the \(modality.rawValue) tokenizer is untrained (seeded initialisation)")
+      }
+      return (loaded, tokenizer)
     }
   }
 }

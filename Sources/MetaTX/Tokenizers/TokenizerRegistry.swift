@@ -6,6 +6,8 @@ extension Modality {
   public var tokenizerType: (any Tokenizer.Type)? {
     switch self {
     case .tokens: return nil
+    case .pointCloud: return PointCloudTokenizer.self
+    case .graph: return GraphTokenizer.self
     }
   }
 
