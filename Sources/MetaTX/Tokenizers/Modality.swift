@@ -6,11 +6,16 @@ public enum Modality: String, CaseIterable, Codable, Sendable {
   /// Token embeddings given directly as `.npy` (`[N, D]` or `[B, N, D]`): the
   /// pass-through for users who build their own sequences.
   case tokens
+  /// Sound files decoded by libsndfile (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF,
+  /// AU, CAF, W64, RF64…): AST-style patches of a Kaldi log-mel spectrogram.
+  case audio
 
   /// Picks the modality of a file from its extension, or nil when unknown.
   public static func detect(path: String) -> Modality? {
     let lowered = path.lowercased()
     if lowered.hasSuffix(".npy") { return .tokens }
+    let audioExtensions = [".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au", ".caf", ".w64", ".rf64"]
+    if audioExtensions.contains(where: lowered.hasSuffix) { return .audio }
     return nil
   }
 }
