@@ -80,6 +80,12 @@ public struct AudioSample {
   public let spectrogram: Tensor
   /// Frames that came from the audio; the rest (up to `frames`) is padding.
   public let audioFrames: Int
+
+  public init(spectrogram: Tensor, audioFrames: Int) {
+    precondition(spectrogram.rank == 2, "audio spectrogram must be [frames, melBins], is \(spectrogram.shape)")
+    self.spectrogram = spectrogram
+    self.audioFrames = audioFrames
+  }
 }
 
 /// The audio Data2Seq tokenizer (Meta-Transformer's audio branch is AST's patch embedding).
