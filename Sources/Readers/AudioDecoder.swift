@@ -62,10 +62,12 @@ public enum AudioDecoder {
     return try withExtendedLifetime(stream) {
       let channels = Int(info.channels), rate = Int(info.samplerate)
       guard channels >= 1, rate >= 1 else {
-        throw ReaderError(file: file, "has \(channels) channels at \(rate) Hz; expected at least one channel and a positive rate")
+        throw ReaderError(
+          file: file, "has \(channels) channels at \(rate) Hz; expected at least one channel and a positive rate")
       }
       if let (claimed, present) = truncatedData(handle) {
-        throw ReaderError(file: file, "is truncated: its header promises \(claimed) bytes of audio, the file holds \(present)")
+        throw ReaderError(
+          file: file, "is truncated: its header promises \(claimed) bytes of audio, the file holds \(present)")
       }
       let limit = maximumDuration.map { Int(($0 * Double(rate)).rounded(.up)) } ?? Int.max
       var samples: [Float] = []

@@ -156,8 +156,16 @@ final class AudioTokenizerTests: XCTestCase {
     zeroStd.std = 0
     var aboveNyquist = AudioTokenizerConfiguration()
     aboveNyquist.highFrequency = 9000
-    for configuration in [tooFewBins, zeroStd, aboveNyquist] {
+    var hugeClip = AudioTokenizerConfiguration()
+    hugeClip.frames = 1 << 40
+    for configuration in [tooFewBins, zeroStd, aboveNyquist, hugeClip] {
       XCTAssertThrowsError(try AudioTokenizer(configuration: configuration, dim: 8))
+    }
+  }
+
+  func testAudioExtensionsAreDetected() {
+    for path in ["a.wav", "B.FLAC", "c.ogg", "d.mp3", "e.aiff", "-.opus"] {
+      XCTAssertEqual(Modality.detect(path: path), .audio, path)
     }
   }
 

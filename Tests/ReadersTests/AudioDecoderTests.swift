@@ -1,5 +1,8 @@
 import CSndFile
 import Foundation
+#if canImport(Glibc)
+  import Glibc
+#endif
 import Kernels
 import Readers
 import TestSupport
@@ -58,6 +61,24 @@ final class AudioDecoderTests: XCTestCase {
       // Lossless FLAC is exact to 16 bits; Vorbis is lossy, so only close.
       XCTAssertLessThan(worstDifference(clip.samples, tone).absolute, name.hasSuffix("flac") ? 1e-4 : 5e-2, name)
     }
+  }
+
+  func testStandardInputDecodesLikeTheFile() throws {
+    // A streamed header, as `espeak-ng --stdout | metatx …` delivers it.
+    let tone = sineWave(frequency: 440, sampleRate: 16000, count: 1600)
+    let path = try write(
+      wavBytes(channels: [tone], sampleRate: 16000, encoding: .pcm16, declaredDataBytes: 0x7FFF_F000), "piped.wav")
+    let file = open(path, O_RDONLY)
+    XCTAssertGreaterThanOrEqual(file, 0)
+    let saved = dup(STDIN_FILENO)
+    dup2(file, STDIN_FILENO)
+    close(file)
+    defer {
+      dup2(saved, STDIN_FILENO)
+      close(saved)
+    }
+    let clip = try AudioDecoder.read(path: "-")
+    XCTAssertEqual(clip.samples, try AudioDecoder.read(path: path).samples)
   }
 
   func testMaximumDurationStopsDecoding() throws {

@@ -54,9 +54,14 @@ public struct AudioTokenizerConfiguration: Codable, Equatable, Sendable {
 
   /// Why this configuration cannot tokenize, or nil.
   func problem() -> String? {
-    if sampleRate < 1000 { return "sampleRate \(sampleRate) Hz is below 1000" }
-    if !(frameLengthMilliseconds > 0 && frameShiftMilliseconds > 0) { return "frame length and shift must be positive" }
-    if Int(Double(sampleRate) * frameShiftMilliseconds * 0.001) < 1 { return "the frame shift is under one sample" }
+    // Upper bounds keep a damaged model file from asking for gigabytes.
+    if !(1000...384_000).contains(sampleRate) { return "sampleRate \(sampleRate) Hz is outside 1000…384000" }
+    if !(frameLengthMilliseconds <= 1000 && frameShiftMilliseconds <= 1000) { return "frames longer than 1 s" }
+    let samplesPerFrame = Int(Double(sampleRate) * frameLengthMilliseconds * 0.001)
+    if samplesPerFrame < 1 || Int(Double(sampleRate) * frameShiftMilliseconds * 0.001) < 1 {
+      return "frame length and shift must be at least one sample"
+    }
+    if frames > 100_000 || melBins > 1024 || patchSize > 256 { return "more than 100000 frames, 1024 mel bins or 256-wide patches" }
     if !(0...1).contains(preemphasis) { return "preemphasis \(preemphasis) is outside 0…1" }
     if patchSize < 1 || frequencyStride < 1 || timeStride < 1 { return "patch size and strides must be positive" }
     if melBins < patchSize || frames < patchSize { return "\(melBins) mel bins × \(frames) frames cannot hold a \(patchSize)-patch" }
