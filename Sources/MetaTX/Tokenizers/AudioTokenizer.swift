@@ -61,10 +61,14 @@ public struct AudioTokenizerConfiguration: Codable, Equatable, Sendable {
     if samplesPerFrame < 1 || Int(Double(sampleRate) * frameShiftMilliseconds * 0.001) < 1 {
       return "frame length and shift must be at least one sample"
     }
-    if frames > 100_000 || melBins > 1024 || patchSize > 256 { return "more than 100000 frames, 1024 mel bins or 256-wide patches" }
+    if frames > 100_000 || melBins > 1024 || patchSize > 256 {
+      return "more than 100000 frames, 1024 mel bins or 256-wide patches"
+    }
     if !(0...1).contains(preemphasis) { return "preemphasis \(preemphasis) is outside 0…1" }
     if patchSize < 1 || frequencyStride < 1 || timeStride < 1 { return "patch size and strides must be positive" }
-    if melBins < patchSize || frames < patchSize { return "\(melBins) mel bins × \(frames) frames cannot hold a \(patchSize)-patch" }
+    if melBins < patchSize || frames < patchSize {
+      return "\(melBins) mel bins × \(frames) frames cannot hold a \(patchSize)-patch"
+    }
     let nyquist = Double(sampleRate) / 2, high = highFrequency <= 0 ? highFrequency + nyquist : highFrequency
     if !(0 <= lowFrequency && lowFrequency < high && high <= nyquist) {
       return "mel range \(lowFrequency)…\(high) Hz is outside 0…\(nyquist) Hz"

@@ -14,7 +14,9 @@ public enum Modality: String, CaseIterable, Codable, Sendable {
   public static func detect(path: String) -> Modality? {
     let lowered = path.lowercased()
     if lowered.hasSuffix(".npy") { return .tokens }
-    let audioExtensions = [".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au", ".caf", ".w64", ".rf64"]
+    let audioExtensions = [
+      ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au", ".caf", ".w64", ".rf64",
+    ]
     if audioExtensions.contains(where: lowered.hasSuffix) { return .audio }
     return nil
   }
