@@ -11,6 +11,9 @@ public enum Modality: String, CaseIterable, Codable, Sendable {
   case pointCloud = "pointcloud"
   /// Graphs: JSON node/edge lists or plain edge lists (`a b [label]` lines).
   case graph
+  /// Sound files decoded by libsndfile (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF,
+  /// AU, CAF, W64, RF64…): AST-style patches of a Kaldi log-mel spectrogram.
+  case audio
 
   /// Picks the modality of a file from its extension, or nil when unknown.
   public static func detect(path: String) -> Modality? {
@@ -18,6 +21,10 @@ public enum Modality: String, CaseIterable, Codable, Sendable {
     if lowered.hasSuffix(".npy") { return .tokens }
     if [".ply", ".off", ".xyz", ".pts"].contains(where: lowered.hasSuffix) { return .pointCloud }
     if [".graph.json", ".edgelist", ".edges"].contains(where: lowered.hasSuffix) { return .graph }
+    let audioExtensions = [
+      ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au", ".caf", ".w64", ".rf64",
+    ]
+    if audioExtensions.contains(where: lowered.hasSuffix) { return .audio }
     return nil
   }
 }

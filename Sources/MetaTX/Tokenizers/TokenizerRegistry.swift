@@ -8,6 +8,7 @@ extension Modality {
     case .tokens: return nil
     case .pointCloud: return PointCloudTokenizer.self
     case .graph: return GraphTokenizer.self
+    case .audio: return AudioTokenizer.self
     }
   }
 
