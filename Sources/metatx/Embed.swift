@@ -62,6 +62,8 @@ extension Metatx {
           tokens, file: input, encoder: model, pooling: pool, batchSize: batchSize)
         try embedded.write(to: output)
         global.detail("wrote \(embedded.shape) to \(output)")
+      case .tabular, .imu, .timeSeries, .hyperspectral:
+        throw ValidationError("metatx embed takes token sequences (--modality tokens); \(chosen.rawValue) files need a tokenizer")
       }
     }
   }
