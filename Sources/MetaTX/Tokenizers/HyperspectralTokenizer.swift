@@ -64,6 +64,7 @@ public struct HyperspectralPixel: Equatable, Sendable {
   /// `[G, g·p·p]`: group k holds bands `k·g ..< (k+1)·g`, each band's p×p
   /// neighbourhood row-major (band, then row, then column).
   public var features: [Float]
+  public init(features: [Float]) { self.features = features }
 }
 
 /// Spectral tokens for per-pixel classification (band groups as in

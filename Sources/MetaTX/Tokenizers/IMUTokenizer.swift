@@ -36,6 +36,13 @@ public struct IMURecording: Equatable, Sendable {
   public var values: [Float]
   public var length: Int
   public var channels: Int
+
+  public init(values: [Float], length: Int, channels: Int) {
+    precondition(values.count == length * channels, "\(values.count) values do not fill [\(length), \(channels)]")
+    self.values = values
+    self.length = length
+    self.channels = channels
+  }
 }
 
 /// ImageBind-style IMU tokenizer (Girdhar et al. 2023): a recording `[T, C]`

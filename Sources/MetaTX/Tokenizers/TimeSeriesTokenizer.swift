@@ -58,6 +58,13 @@ public struct TimeSeries: Equatable, Sendable {
   public var values: [Float]
   public var length: Int
   public var channels: Int
+
+  public init(values: [Float], length: Int, channels: Int) {
+    precondition(values.count == length * channels, "\(values.count) values do not fill [\(length), \(channels)]")
+    self.values = values
+    self.length = length
+    self.channels = channels
+  }
 }
 
 /// PatchTST's channel-independent patching (Nie et al. 2023, "A Time Series
