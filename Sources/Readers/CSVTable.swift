@@ -46,12 +46,18 @@ public struct CSVTable: Sendable {
   public static func read(path: String, header: HeaderRule = .present, allowsShortRows: Bool = false) throws
     -> CSVTable
   {
-    let data = try AtomicFile.readAll(path)
+    try parse(data: AtomicFile.readAll(path), file: path, header: header, allowsShortRows: allowsShortRows)
+  }
+
+  /// Parses the bytes of a UTF-8 table (a leading byte-order mark is skipped).
+  public static func parse(data: Data, file: String, header: HeaderRule = .present, allowsShortRows: Bool = false)
+    throws -> CSVTable
+  {
     guard var text = String(data: data, encoding: .utf8) else {
-      throw ReaderError(file: path, "is not UTF-8 text; expected a CSV table")
+      throw ReaderError(file: file, "is not UTF-8 text; expected a CSV table")
     }
     if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-    return try parse(text: text, file: path, header: header, allowsShortRows: allowsShortRows)
+    return try parse(text: text, file: file, header: header, allowsShortRows: allowsShortRows)
   }
 
   /// Parses `text` as a table; `file` names it in errors and picks the
@@ -164,5 +170,26 @@ extension Float {
   /// spreadsheets write them; nil for anything else.
   public init?(trimmed text: String) {
     self.init(text.trimmingCharacters(in: .whitespaces))
+  }
+}
+
+/// A numeric input that is either a NumPy array or a CSV table, told apart
+/// by the `.npy` magic rather than the name, so standard input can be either.
+public enum ArrayOrTable: Sendable {
+  case array(NPYArray)
+  case table(CSVTable)
+
+  /// The first bytes of every `.npy` file: `\x93NUMPY`.
+  static let npyMagic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
+
+  /// Reads `path` (`-`: standard input); a table is parsed with `header` and `allowsShortRows`.
+  public static func read(path: String, header: CSVTable.HeaderRule, allowsShortRows: Bool = false) throws
+    -> ArrayOrTable
+  {
+    let data = try AtomicFile.readAll(path)
+    if data.starts(with: npyMagic) || path.lowercased().hasSuffix(".npy") {
+      return .array(try NPYArray.read(data: data, name: path))
+    }
+    return .table(try CSVTable.parse(data: data, file: path, header: header, allowsShortRows: allowsShortRows))
   }
 }

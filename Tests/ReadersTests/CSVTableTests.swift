@@ -90,3 +90,28 @@ final class CSVTableTests: XCTestCase {
     for cell in ["0", "none", "a", "-"] { XCTAssertFalse(CSVTable.isMissing(cell), cell) }
   }
 }
+
+/// Inputs that may be `.npy` or CSV are told apart by content, so a pipe works too.
+final class ArrayOrTableTests: XCTestCase {
+  func testNPYIsRecognisedByItsMagicWhateverItsName() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    let unnamed = scratch.file("recording.bin")
+    try NPYArray(shape: [2, 2], values: [1, 2, 3, 4]).write(to: unnamed)
+    guard case .array(let array) = try ArrayOrTable.read(path: unnamed, header: .present) else {
+      return XCTFail("an .npy file read as a table")
+    }
+    XCTAssertEqual(array.shape, [2, 2])
+    let csv = scratch.file("recording.txt")
+    try Data("a,b\n1,2\n".utf8).write(to: URL(fileURLWithPath: csv))
+    guard case .table(let table) = try ArrayOrTable.read(path: csv, header: .present) else {
+      return XCTFail("a CSV file read as an array")
+    }
+    XCTAssertEqual(table.header, ["a", "b"])
+    let truncated = scratch.file("truncated.npy")
+    try Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1]).write(to: URL(fileURLWithPath: truncated))
+    XCTAssertThrowsError(try ArrayOrTable.read(path: truncated, header: .present)) { error in
+      XCTAssertTrue((error as? ReaderError)?.file == truncated, "\(error)")
+    }
+  }
+}

@@ -216,8 +216,8 @@ public final class HyperspectralTokenizer: Tokenizer {
     -> (values: [Float], bands: Int, height: Int, width: Int)
   {
     var values: [Float], found: Int, height: Int, width = 0
-    if path.lowercased().hasSuffix(".npy") {
-      let array = try NPYArray.read(path: path)
+    switch try ArrayOrTable.read(path: path, header: .detect) {
+    case .array(let array):
       switch (array.shape.count, layout) {
       case (2, _):
         (height, found) = (array.shape[0], array.shape[1])
@@ -239,8 +239,7 @@ public final class HyperspectralTokenizer: Tokenizer {
         throw ReaderError(file: path, "is empty (shape \(array.shape))")
       }
       guard values.allSatisfy(\.isFinite) else { throw ReaderError(file: path, "holds NaN or infinite values") }
-    } else {
-      let table = try CSVTable.read(path: path, header: .detect)
+    case .table(let table):
       guard !table.rows.isEmpty else { throw ReaderError(file: path, "holds no spectrum") }
       (height, found) = (table.rows.count, table.header.count)
       values = try table.numbers(columns: Array(0..<found))

@@ -162,14 +162,19 @@ let timeColumnNames: Set<String> = ["time", "timestamp", "t", "date", "datetime"
 
 /// Reads a `[T, C]` matrix of finite numbers: `.npy` (`[T, C]`, or `[T]` for
 /// one channel; channels named `channel1`…) or a CSV with a header whose
-/// columns are channels (time columns skipped).
+/// columns are channels (time columns skipped); told apart by the `.npy` magic.
 ///
 /// - Parameter channels: the channel names to read, in this order (an error
 ///   names a missing one); nil reads every channel the file has.
 /// - Returns: the channel names and the values `[T, C]`, time-major.
 func readChannelMatrix(path: String, channels: [String]?) throws -> (names: [String], values: [Float]) {
-  if path.lowercased().hasSuffix(".npy") {
-    let array = try NPYArray.read(path: path)
+  try channelMatrix(ArrayOrTable.read(path: path, header: .present), path: path, channels: channels)
+}
+
+/// The `[T, C]` matrix of an input already read; see `readChannelMatrix`.
+func channelMatrix(_ input: ArrayOrTable, path: String, channels: [String]?) throws -> (names: [String], values: [Float]) {
+  switch input {
+  case .array(let array):
     let count: Int
     switch array.shape.count {
     case 1: count = 1
@@ -177,18 +182,17 @@ func readChannelMatrix(path: String, channels: [String]?) throws -> (names: [Str
     default: throw ReaderError(file: path, "is a \(array.shape.count)-D array \(array.shape); expected [T, C] or [T]")
     }
     guard count > 0 else { throw ReaderError(file: path, "has no channels (shape \(array.shape))") }
-    let names = (1...count).map { "channel\($0)" }
     if let channels, channels.count != count {
       throw ReaderError(file: path, "has \(count) channels; the model expects \(channels.count)")
     }
     guard array.values.allSatisfy(\.isFinite) else { throw ReaderError(file: path, "holds NaN or infinite values") }
-    return (channels ?? names, array.values)
+    return (channels ?? (1...count).map { "channel\($0)" }, array.values)
+  case .table(let table):
+    let names = channels ?? table.header.filter { !timeColumnNames.contains($0.lowercased()) }
+    guard !names.isEmpty else { throw ReaderError(file: path, "has no channel column besides time") }
+    let indices = try names.map { try table.columnIndex($0) }
+    return (names, try table.numbers(columns: indices))
   }
-  let table = try CSVTable.read(path: path)
-  let names = channels ?? table.header.filter { !timeColumnNames.contains($0.lowercased()) }
-  guard !names.isEmpty else { throw ReaderError(file: path, "has no channel column besides time") }
-  let indices = try names.map { try table.columnIndex($0) }
-  return (names, try table.numbers(columns: indices))
 }
 
 /// Per-channel mean and population standard deviation over every sample of

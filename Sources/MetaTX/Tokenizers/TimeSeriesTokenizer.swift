@@ -124,9 +124,11 @@ public final class TimeSeriesTokenizer: Tokenizer {
       throw ReaderError(file: "time-series configuration", "needs at least one training file")
     }
     var layout = TimeSeriesCSVLayout.long
-    if let csv = paths.first(where: { !$0.lowercased().hasSuffix(".npy") }) {
-      let table = try CSVTable.read(path: csv, header: .detect, allowsShortRows: true)
-      layout = table.firstRowNumber == 2 ? .long : .wide
+    for path in paths {
+      if case .table(let table) = try ArrayOrTable.read(path: path, header: .detect, allowsShortRows: true) {
+        layout = table.firstRowNumber == 2 ? .long : .wide
+        break
+      }
     }
     let provisional = TimeSeriesConfiguration(channels: 1, csvLayout: layout)
     let series = try paths.flatMap { try readSeries(path: $0, layout: layout, channels: nil) }
@@ -234,11 +236,13 @@ public final class TimeSeriesTokenizer: Tokenizer {
     patch.backward(dTokens)
   }
 
-  /// The raw series in `path`: `.npy` `[T]`/`[T, C]`, or CSV in `layout`.
+  /// The raw series in `path`: `.npy` `[T]`/`[T, C]`, or CSV in `layout`
+  /// (told apart by the `.npy` magic).
   /// - Parameter channels: the channel count required, or nil for any.
   static func readSeries(path: String, layout: TimeSeriesCSVLayout, channels: Int?) throws -> [TimeSeries] {
-    if path.lowercased().hasSuffix(".npy") || layout == .long {
-      let (names, values) = try readChannelMatrix(path: path, channels: nil)
+    let input = try ArrayOrTable.read(path: path, header: layout == .wide ? .detect : .present, allowsShortRows: layout == .wide)
+    guard case .table(let table) = input, layout == .wide else {
+      let (names, values) = try channelMatrix(input, path: path, channels: nil)
       if let channels, names.count != channels {
         throw ReaderError(file: path, "has \(names.count) channels; the model expects \(channels)")
       }
@@ -249,7 +253,6 @@ public final class TimeSeriesTokenizer: Tokenizer {
     if let channels, channels != 1 {
       throw ReaderError(file: path, "is a wide CSV of univariate series; the model expects \(channels) channels")
     }
-    let table = try CSVTable.read(path: path, header: .detect, allowsShortRows: true)
     var series: [TimeSeries] = []
     for row in table.rows.indices {
       let cells = table.rows[row]
