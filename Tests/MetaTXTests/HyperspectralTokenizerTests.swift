@@ -38,6 +38,17 @@ final class HyperspectralTokenizerTests: XCTestCase {
     XCTAssertEqual(tokenizer.rawFeatures(pixels[0]).shape, [1, 18])
   }
 
+  /// Against `np.pad(cube, 2, mode="reflect")` windows (`Scripts/reference/make_structured_fixtures.py`).
+  func testNeighbourhoodsMatchNumpyReflectPadding() throws {
+    let fixture = try openFixture("structured_preprocessing.safetensors")
+    let path = try scratch.writeNPY("reference.npy", shape: [4, 5, 3], values: try fixture.floats("hyperspectral.cube"))
+    let tokenizer = try HyperspectralTokenizer(
+      configuration: HyperspectralConfiguration(bands: 3, neighbourhood: 5, groupSize: 1), dim: 4)
+    let features = try tokenizer.read(path: path).flatMap(\.features)
+    XCTAssertEqual(features.count, 20 * 3 * 25)
+    XCTAssertLessThan(relativeError(features, try fixture.floats("hyperspectral.neighbourhoods")), 1e-7)
+  }
+
   func testBandsFirstLayoutMatchesBandsLast() throws {
     let values = tinyCube()
     let transposed = (0..<2).flatMap { band in (0..<9).map { values[$0 * 2 + band] } }

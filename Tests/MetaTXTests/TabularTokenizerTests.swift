@@ -72,6 +72,15 @@ final class TabularTokenizerTests: XCTestCase {
     XCTAssertEqual(TabularTokenizer.robustStatistics([3, 3]).scale, 1, "a constant column scales by 1")
   }
 
+  /// Against `np.percentile(column, [25, 50, 75])` (`Scripts/reference/make_structured_fixtures.py`).
+  func testRobustStatisticsMatchNumpyPercentiles() throws {
+    let fixture = try openFixture("structured_preprocessing.safetensors")
+    let quantiles = try fixture.floats("tabular.quantiles")
+    let statistics = TabularTokenizer.robustStatistics(try fixture.floats("tabular.column"))
+    XCTAssertEqual(statistics.median, quantiles[1], accuracy: 1e-6)
+    XCTAssertEqual(statistics.scale, quantiles[2] - quantiles[0], accuracy: 1e-6)
+  }
+
   func testReadingUnseenLevelsAndMissingCells() throws {
     let (tokenizer, _) = try fitted()
     let path = try scratch.write("test.csv", "city,age,grade\nlima,7,?\n\" paris \",NaN,3\n")

@@ -123,6 +123,20 @@ final class TimeSeriesTokenizerTests: XCTestCase {
     for (name, result) in results { XCTAssertLessThan(result.worstError, 2e-2, "\(name): \(result)") }
   }
 
+  /// Against PatchTST's own code (`Scripts/reference/make_structured_fixtures.py`):
+  /// RevIN normalisation, then `ReplicationPad1d((0, 8))` and `unfold(-1, 16, 8)`.
+  func testMatchesPatchTSTReference() throws {
+    let fixture = try openFixture("structured_preprocessing.safetensors")
+    let input = try fixture.floats("timeseries.input")
+    let path = try scratch.writeNPY("reference.npy", shape: [37, 2], values: input)
+    let tokenizer = try TimeSeriesTokenizer(configuration: TimeSeriesConfiguration(channels: 2, csvLayout: .long), dim: 4)
+    let series = try tokenizer.read(path: path)[0]
+    XCTAssertLessThan(relativeError(series.values, try fixture.floats("timeseries.normalised")), 1e-5)
+    let raw = tokenizer.rawFeatures(series)
+    XCTAssertEqual(raw.shape, [2 * 4, 16])
+    XCTAssertLessThan(relativeError(raw.values, try fixture.floats("timeseries.patches")), 1e-5)
+  }
+
   func testConfigurationSurvivesTheModelFile() throws {
     let wide = try scratch.write("wide.csv", (0..<3).map { row in (0..<(30 - row)).map { "\(sin(Double($0 + row)))" }.joined(separator: ",") }.joined(separator: "\n"))
     let tokenizer = try TimeSeriesTokenizer(configuration: TimeSeriesTokenizer.defaultConfiguration(fittingTo: [wide]), dim: 4)
