@@ -100,6 +100,8 @@ final class TabularTokenizerTests: XCTestCase {
     assertReaderError(try tokenizer.read(path: text), contains: [text, "row 3", "column \"age\"", "old"])
     let infinite = try scratch.write("inf.csv", "age,city,grade\ninf,rome,1\n")
     assertReaderError(try tokenizer.read(path: infinite), contains: [infinite, "row 2", "not a finite number"])
+    let headerOnly = try scratch.write("header.csv", "age,city,grade\n")
+    assertReaderError(try tokenizer.read(path: headerOnly), contains: [headerOnly, "no data rows"])
     let onlyIDs = try scratch.write("ids.csv", "id,label\n1,a\n2,b\n")
     assertReaderError(try TabularTokenizer.defaultConfiguration(fittingTo: [onlyIDs]), contains: [onlyIDs, "no numeric or categorical"])
   }

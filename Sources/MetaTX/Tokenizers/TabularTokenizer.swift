@@ -273,12 +273,13 @@ public final class TabularTokenizer: Tokenizer {
     cls?.initialise(&rng)
   }
 
-  /// One row per CSV data row. The file needs every feature column (the
-  /// target and ignored columns may be absent); a numeric cell must be a
-  /// finite number or a missing marker.
+  /// One row per CSV data row (at least one). The file needs every feature
+  /// column (the target and ignored columns may be absent); a numeric cell
+  /// must be a finite number or a missing marker.
   public func read(path: String) throws -> [TabularRow] {
     let table = try CSVTable.read(path: path)
     let indices = try features.map { try table.columnIndex($0.name) }
+    guard !table.rows.isEmpty else { throw ReaderError(file: path, "has a header but no data rows") }
     var rows: [TabularRow] = []
     rows.reserveCapacity(table.rows.count)
     for row in table.rows.indices {
