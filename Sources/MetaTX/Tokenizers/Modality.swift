@@ -14,6 +14,18 @@ public enum Modality: String, CaseIterable, Codable, Sendable {
   /// Sound files decoded by libsndfile (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF,
   /// AU, CAF, W64, RF64…): AST-style patches of a Kaldi log-mel spectrogram.
   case audio
+  /// A CSV table with a header, one sample per row: numeric and categorical
+  /// columns, each a token (`TabularTokenizer`).
+  case tabular
+  /// Inertial sensor recordings: CSV (one column per channel) or `.npy`
+  /// `[T, C]`, windows of samples as tokens (`IMUTokenizer`).
+  case imu
+  /// Univariate or multivariate series: `.npy` `[T]`/`[T, C]`, long or wide
+  /// CSV, PatchTST patches per channel as tokens (`TimeSeriesTokenizer`).
+  case timeSeries = "timeseries"
+  /// Hyperspectral cubes (`.npy` `[H, W, B]`, one sample per pixel) or
+  /// spectra (CSV rows, `.npy` `[N, B]`), band groups as tokens (`HyperspectralTokenizer`).
+  case hyperspectral
 
   /// Picks the modality of a file from its extension, or nil when unknown.
   public static func detect(path: String) -> Modality? {
@@ -25,6 +37,8 @@ public enum Modality: String, CaseIterable, Codable, Sendable {
       ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au", ".caf", ".w64", ".rf64",
     ]
     if audioExtensions.contains(where: lowered.hasSuffix) { return .audio }
+    // IMU, time series and spectra also come as CSV; they need --modality.
+    if lowered.hasSuffix(".csv") || lowered.hasSuffix(".tsv") { return .tabular }
     return nil
   }
 }

@@ -9,6 +9,10 @@ extension Modality {
     case .pointCloud: return PointCloudTokenizer.self
     case .graph: return GraphTokenizer.self
     case .audio: return AudioTokenizer.self
+    case .tabular: return TabularTokenizer.self
+    case .imu: return IMUTokenizer.self
+    case .timeSeries: return TimeSeriesTokenizer.self
+    case .hyperspectral: return HyperspectralTokenizer.self
     }
   }
 
