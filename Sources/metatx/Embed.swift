@@ -62,6 +62,8 @@ extension Metatx {
           tokens, file: input, encoder: model, pooling: pool, batchSize: batchSize)
         try embedded.write(to: output)
         global.detail("wrote \(embedded.shape) to \(output)")
+      case .image, .infrared, .xray, .video:
+        throw ValidationError("metatx embed does not read \(chosen.rawValue) files yet; give --modality tokens")
       }
     }
   }
