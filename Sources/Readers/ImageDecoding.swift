@@ -190,7 +190,7 @@ public enum ImageDecoder {
           throw ReaderError(file: name, "truncated \(magic) file: \(index) of \(count) samples")
         }
         guard value <= maxval else { throw ReaderError(file: name, "\(magic) sample \(index) is \(value), above maxval \(maxval)") }
-        pixels[index] = Float(value) * scale
+        pixels[index] = Float(value) / Float(maxval)
       }
     } else {
       // Exactly one whitespace byte separates maxval from the raster.
@@ -203,7 +203,7 @@ public enum ImageDecoder {
         let value = width16 == 1 ? Int(bytes[start + index])
           : Int(bytes[start + 2 * index]) << 8 | Int(bytes[start + 2 * index + 1])
         guard value <= maxval else { throw ReaderError(file: name, "\(magic) sample \(index) is \(value), above maxval \(maxval)") }
-        pixels[index] = Float(value) * scale
+        pixels[index] = Float(value) / Float(maxval)
       }
     }
     return DecodedImage(width: width, height: height, channels: channels, pixels: pixels)

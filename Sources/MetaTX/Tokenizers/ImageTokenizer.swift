@@ -186,7 +186,10 @@ public final class PictureTokenizer<Kind: PictureKind>: Tokenizer {
     let patches = configuration.grid * configuration.grid
     let raw = Tensor(shape: [samples.count, patches, configuration.patchWidth])
     for (b, sample) in samples.enumerated() {
-      (raw.data + b * patches * configuration.patchWidth).update(from: rawFeatures(sample).data, count: patches * configuration.patchWidth)
+      let features = rawFeatures(sample)
+      withExtendedLifetime(features) {
+        (raw.data + b * patches * configuration.patchWidth).update(from: features.data, count: patches * configuration.patchWidth)
+      }
     }
     return embedding.forward(raw: raw, mask: nil)
   }

@@ -117,7 +117,7 @@ public final class VideoTokenizer: Tokenizer {
     for (t, index) in FrameSampling.indices(available: clip.count, frames: configuration.frames).enumerated() {
       let frame = ImagePreprocessing.apply(
         try clip.frame(index), size: picture.imageSize, channels: picture.channels, mean: picture.mean, std: picture.std)
-      (sample.data + t * plane).update(from: frame.data, count: plane)
+      withExtendedLifetime(frame) { (sample.data + t * plane).update(from: frame.data, count: plane) }
     }
     return [sample]
   }
@@ -154,7 +154,8 @@ public final class VideoTokenizer: Tokenizer {
     let tubelets = configuration.tubelets, width = configuration.tubeletWidth
     let raw = Tensor(shape: [samples.count, tubelets, width])
     for (b, sample) in samples.enumerated() {
-      (raw.data + b * tubelets * width).update(from: rawFeatures(sample).data, count: tubelets * width)
+      let features = rawFeatures(sample)
+      withExtendedLifetime(features) { (raw.data + b * tubelets * width).update(from: features.data, count: tubelets * width) }
     }
     return embedding.forward(raw: raw, mask: nil)
   }
