@@ -183,7 +183,6 @@ public enum ImageDecoder {
     guard (1...65535).contains(maxval) else { throw ReaderError(file: name, "bad \(magic) header: maxval \(maxval) is outside 1…65535") }
     let count = width * height * channels
     var pixels = [Float](repeating: 0, count: count)
-    let scale = 1 / Float(maxval)
     if isASCII {
       for index in 0..<count {
         guard let value = try nextNumber() else {

@@ -177,6 +177,8 @@ final class ImageTokenizerTests: XCTestCase {
     XCTAssertEqual(ImageTokenizer.modality, .image)
     XCTAssertEqual(InfraredTokenizer.modality, .infrared)
     XCTAssertEqual(XRayTokenizer.modality, .xray)
+    XCTAssertEqual(Modality.detect(path: "scan.JPG"), .image)
+    XCTAssertEqual(Modality.detect(path: "frame.pgm"), .image)
   }
 
   func testBadFilesAndConfigurations() throws {
