@@ -9,7 +9,7 @@ Writes Tests/MetaTXTests/Fixtures/vision_resampling.safetensors:
   by timm.layers.resample_abs_pos_embed to 6×6 (`grid_up` [36, 8]) and 3×3
   (`grid_down` [9, 8]), no prefix tokens.
 
-Run with a Python that has numpy, torch, torchvision-free Pillow, timm, safetensors:
+Run with a Python that has numpy, Pillow, torch, timm and safetensors:
     /tmp/refvenv/bin/python Scripts/reference/make_vision_fixtures.py
 """
 import os
