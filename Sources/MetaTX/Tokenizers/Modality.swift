@@ -26,6 +26,14 @@ public enum Modality: String, CaseIterable, Codable, Sendable {
   /// Hyperspectral cubes (`.npy` `[H, W, B]`, one sample per pixel) or
   /// spectra (CSV rows, `.npy` `[N, B]`), band groups as tokens (`HyperspectralTokenizer`).
   case hyperspectral
+  /// RGB pictures: PNG, JPEG, PGM/PPM, `.npy` `[H, W(, C)]`.
+  case image
+  /// Thermal pictures, single-channel, in the image formats.
+  case infrared
+  /// Radiographs, single-channel, in the image formats.
+  case xray
+  /// Clips: a folder of frames, a vertical strip of frames, or `.npy` `[T, H, W, C]`.
+  case video
 
   /// Picks the modality of a file from its extension, or nil when unknown.
   public static func detect(path: String) -> Modality? {
@@ -39,6 +47,7 @@ public enum Modality: String, CaseIterable, Codable, Sendable {
     if audioExtensions.contains(where: lowered.hasSuffix) { return .audio }
     // IMU, time series and spectra also come as CSV; they need --modality.
     if lowered.hasSuffix(".csv") || lowered.hasSuffix(".tsv") { return .tabular }
+    if [".png", ".jpg", ".jpeg", ".pgm", ".ppm", ".pnm"].contains(where: lowered.hasSuffix) { return .image }
     return nil
   }
 }

@@ -13,6 +13,10 @@ extension Modality {
     case .imu: return IMUTokenizer.self
     case .timeSeries: return TimeSeriesTokenizer.self
     case .hyperspectral: return HyperspectralTokenizer.self
+    case .image: return ImageTokenizer.self
+    case .infrared: return InfraredTokenizer.self
+    case .xray: return XRayTokenizer.self
+    case .video: return VideoTokenizer.self
     }
   }
 
