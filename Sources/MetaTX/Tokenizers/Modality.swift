@@ -6,11 +6,15 @@ public enum Modality: String, CaseIterable, Codable, Sendable {
   /// Token embeddings given directly as `.npy` (`[N, D]` or `[B, N, D]`): the
   /// pass-through for users who build their own sequences.
   case tokens
+  /// UTF-8 text, one sample per non-empty line (`.txt`): CLIP's byte-level BPE
+  /// or a trained one, `TextTokenizer`.
+  case text
 
   /// Picks the modality of a file from its extension, or nil when unknown.
   public static func detect(path: String) -> Modality? {
     let lowered = path.lowercased()
     if lowered.hasSuffix(".npy") { return .tokens }
+    if lowered.hasSuffix(".txt") { return .text }
     return nil
   }
 }
