@@ -10,15 +10,19 @@ torch); torch comes from any environment, e.g.
         python Scripts/reference/make_text_fixtures.py /usr/share/games/fortunes/fortunes
 
 The optional argument is a fortune file (Debian package `fortunes`): its first
-12 fortunes join the sentences.
+12 fortunes join the sentences. Then come 300 seeded random strings drawn from
+many scripts, symbols, emoji, combining marks, control and C1 characters, and
+fragments of HTML references and contractions, which exercise the cleaning and
+the pre-tokenisation pattern far from everyday text.
 
-Tensors: `ids` [S, 77] int32, one row of `open_clip.tokenizer.tokenize` per
+Tensors: `ids` [S, 77] uint16 (every CLIP id fits), one row of `open_clip.tokenizer.tokenize` per
 sentence. Metadata: `sentences` (JSON list) and `ftfy_mojibake` (JSON list of
 the indices whose cleaning depends on ftfy's mojibake repair, which metatx
 does not reimplement: `fix_text(t) != fix_text(t, fix_encoding=False)`).
 """
 import json
 import pathlib
+import random
 import sys
 
 import ftfy
@@ -88,12 +92,34 @@ def fortunes(path, count):
     return [entry for entry in entries if entry][:count]
 
 
+RANDOM_RANGES = [
+    (0x20, 0x7E), (0xA0, 0x24F), (0x370, 0x3FF), (0x400, 0x4FF), (0x590, 0x6FF), (0x900, 0x97F),
+    (0x2000, 0x206F), (0x2100, 0x22FF), (0x3000, 0x30FF), (0x4E00, 0x4EFF), (0xAC00, 0xACFF),
+    (0xFB00, 0xFB4F), (0xFF00, 0xFFEF), (0x1F300, 0x1F6FF), (0x0, 0x1F), (0x80, 0x9F), (0x300, 0x36F),
+]
+RANDOM_TAILS = ["&amp;", "&lt;", "&#39;", "'s", "'LL", "&#x41;", "&quot", "&ampx", "&#150;", "\u0345"]
+
+
+def random_strings(count):
+    rng = random.Random(0)
+    strings = []
+    while len(strings) < count:
+        text = "".join(chr(rng.randint(*rng.choice(RANDOM_RANGES))) for _ in range(rng.randint(1, 40)))
+        if rng.random() < 0.5:
+            text += rng.choice(RANDOM_TAILS)
+        strings.append(text)
+    return strings
+
+
 def main():
     sentences = list(SENTENCES)
     if len(sys.argv) > 1:
         sentences += fortunes(sys.argv[1], 12)
+    sentences += random_strings(300)
     tokenizer = SimpleTokenizer()
-    ids = tokenizer(sentences).numpy().astype(np.int32)
+    rows = tokenizer(sentences).numpy()
+    assert rows.max() < 65536
+    ids = rows.astype(np.uint16)
     mojibake = [i for i, s in enumerate(sentences) if ftfy.fix_text(s) != ftfy.fix_text(s, fix_encoding=False)]
     target = pathlib.Path(__file__).resolve().parents[2] / "Tests/MetaTXTests/Fixtures/text_clip.safetensors"
     save_file({"ids": ids}, str(target), metadata={
@@ -101,7 +127,6 @@ def main():
         "ftfy_mojibake": json.dumps(mojibake),
     })
     print(target, ids.shape, "mojibake-dependent:", mojibake)
-    print(tokenizer("a photo of a cat")[0][:8].tolist())
 
 
 main()

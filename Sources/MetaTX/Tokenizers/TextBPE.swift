@@ -81,23 +81,25 @@ public final class BPEVocabulary: Equatable {
     symbols += symbols.map { $0 + Self.wordEnd }
     var idOfSymbol: [String: Int] = [:]
     for (id, symbol) in symbols.enumerated() { idOfSymbol[symbol] = id }
-    var mergeOfPair: [UInt64: (rank: Int, merged: Int)] = [:]
-    mergeOfPair.reserveCapacity(merges.count)
+    var sidesOfMerges: [(left: String, right: String)] = []
+    sidesOfMerges.reserveCapacity(merges.count)
     for (rank, merge) in merges.enumerated() {
-      let sides = merge.split(separator: " ", omittingEmptySubsequences: false)
-      guard sides.count == 2, let left = idOfSymbol[String(sides[0])], let right = idOfSymbol[String(sides[1])] else {
+      let sides = merge.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+      guard sides.count == 2, idOfSymbol[sides[0]] != nil, idOfSymbol[sides[1]] != nil else {
         throw ReaderError(file: source, "merge \(rank + 1) \"\(merge)\" is not two known symbols separated by one space")
       }
-      let merged = String(sides[0]) + String(sides[1])
-      idOfSymbol[merged] = symbols.count
-      symbols.append(merged)
-      mergeOfPair[UInt64(left) << 32 | UInt64(right)] = (rank, -1)
+      idOfSymbol[sides[0] + sides[1]] = symbols.count
+      symbols.append(sides[0] + sides[1])
+      sidesOfMerges.append((sides[0], sides[1]))
     }
-    // Merged ids are resolved once every symbol is known, so a string made
-    // twice maps to its last id, as open_clip's encoder dictionary does.
-    for (pair, entry) in mergeOfPair {
-      let left = symbols[Int(pair >> 32)], right = symbols[Int(pair & 0xFFFF_FFFF)]
-      mergeOfPair[pair] = (entry.rank, idOfSymbol[left + right]!)
+    // Pairs are keyed once every symbol is known: a string that merges make
+    // twice has its last id everywhere, as in open_clip, whose `encoder` and
+    // `bpe_ranks` dictionaries keep the last of equal keys.
+    var mergeOfPair: [UInt64: (rank: Int, merged: Int)] = [:]
+    mergeOfPair.reserveCapacity(merges.count)
+    for (rank, sides) in sidesOfMerges.enumerated() {
+      let pair = UInt64(idOfSymbol[sides.left]!) << 32 | UInt64(idOfSymbol[sides.right]!)
+      mergeOfPair[pair] = (rank, idOfSymbol[sides.left + sides.right]!)
     }
     for special in [Self.startSymbol, Self.endSymbol] {
       idOfSymbol[special] = symbols.count
@@ -189,6 +191,12 @@ public enum TextPreTokenizer {
   private static let specials = [BPEVocabulary.startSymbol, BPEVocabulary.endSymbol].map { Array($0.unicodeScalars) }
   private static let contractions = ["s", "t", "re", "ve", "m", "ll", "d"].map { Array($0.unicodeScalars) }
 
+  /// U+0345 COMBINING GREEK YPOGEGRAMMENI matches no alternative of the
+  /// case-insensitive pattern in Python's `regex` (its case variant ι is a
+  /// letter, so it falls outside `[^\s\p{L}\p{N}]`, yet `[\p{L}]` does not take
+  /// it either), so `findall` skips it like whitespace; the only such code point.
+  private static let ypogegrammeni: Unicode.Scalar = "\u{345}"
+
   public static func split(_ text: String) -> [String] {
     let scalars = Array(text.unicodeScalars)
     var pieces: [String] = []
@@ -209,10 +217,12 @@ public enum TextPreTokenizer {
         take(run(scalars, from: index, while: isLetter))
       } else if isNumber(scalar) {
         take(1)
-      } else if isPythonRegexWhitespace(scalar) {
+      } else if isPythonRegexWhitespace(scalar) || scalar == ypogegrammeni {
         index += 1
       } else {
-        take(run(scalars, from: index) { !isLetter($0) && !isNumber($0) && !isPythonRegexWhitespace($0) })
+        take(run(scalars, from: index) {
+          !isLetter($0) && !isNumber($0) && !isPythonRegexWhitespace($0) && $0 != ypogegrammeni
+        })
       }
     }
     return pieces

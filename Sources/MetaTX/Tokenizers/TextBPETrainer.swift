@@ -39,25 +39,26 @@ public enum BPETrainer {
 
   /// The distinct pre-tokenised words of `lines` and how often each occurs,
   /// sorted by word so that the training order never depends on hashing.
-  static func countWords(_ lines: [String], lowercase: Bool) -> [(word: String, count: Int)] {
-    var counts: [String: Int] = [:]
+  static func countWords(_ lines: [String], lowercase: Bool) -> [(word: [UInt8], count: Int)] {
+    // Keyed by UTF-8 bytes: String keys would merge canonically equivalent spellings.
+    var counts: [[UInt8]: Int] = [:]
     for line in lines {
       for piece in TextPreTokenizer.split(TextCleaning.clean(line, lowercase: lowercase))
       where piece != BPEVocabulary.startSymbol && piece != BPEVocabulary.endSymbol {
-        counts[piece, default: 0] += 1
+        counts[Array(piece.utf8), default: 0] += 1
       }
     }
-    return counts.map { (word: $0.key, count: $0.value) }.sorted { $0.word.unicodeScalars.lexicographicallyPrecedes($1.word.unicodeScalars) }
+    return counts.map { (word: $0.key, count: $0.value) }.sorted { $0.word.lexicographicallyPrecedes($1.word) }
   }
 
   /// Up to `count` merges (`"left right"`) learned from the weighted `words`.
-  static func learnMerges(words weightedWords: [(word: String, count: Int)], count: Int) -> [String] {
+  static func learnMerges(words weightedWords: [(word: [UInt8], count: Int)], count: Int) -> [String] {
     // Symbols are interned: ids 0..<512 are the byte symbols as in `BPEVocabulary`,
     // each merge appends one, so a pair is two ints.
     var symbols = ByteSymbols.order.map { String(ByteSymbols.character[Int($0)]) }
     symbols += symbols.map { $0 + BPEVocabulary.wordEnd }
     var words: [[Int]] = weightedWords.map { entry in
-      var ids = entry.word.utf8.map { ByteSymbols.id[Int($0)] }
+      var ids = entry.word.map { ByteSymbols.id[Int($0)] }
       ids[ids.count - 1] += 256
       return ids
     }

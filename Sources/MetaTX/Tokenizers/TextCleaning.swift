@@ -35,11 +35,30 @@ public enum TextCleaning {
       for scalar in input {
         for fixed in fixScalar(scalar) { scalars.append(fixed) }
       }
-      let next = String(scalars).precomposedStringWithCanonicalMapping
-      if next == current { return next }
+      let next = composingHangul(String(scalars).precomposedStringWithCanonicalMapping)
+      // Scalar equality: String's `==` would call canonically equivalent spellings equal.
+      if next.unicodeScalars.elementsEqual(current.unicodeScalars) { return next }
       current = next
     }
     return current
+  }
+
+  /// Composes a Hangul LV syllable and a following trailing jamo into the LVT
+  /// syllable (Unicode §3.12), which NFC requires and Foundation's
+  /// `precomposedStringWithCanonicalMapping` on Linux leaves undone.
+  static func composingHangul(_ text: String) -> String {
+    var output = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars {
+      if (0x11A8...0x11C2).contains(scalar.value), let last = output.last,
+        (0xAC00...0xD7A3).contains(last.value), (last.value - 0xAC00) % 28 == 0
+      {
+        output.removeLast()
+        output.append(Unicode.Scalar(last.value + scalar.value - 0x11A7)!)
+      } else {
+        output.append(scalar)
+      }
+    }
+    return String(output)
   }
 
   /// Windows-1252's characters for the C1 controls U+0080…U+009F (ftfy `fix_c1_controls`);
@@ -103,28 +122,52 @@ public enum TextCleaning {
 
   // MARK: html.unescape
 
-  /// The named character references decoded (with their semicolon): the
-  /// markup, Latin-1 and typography names that real captions contain. Python's
-  /// `html.unescape` knows all 2,231 HTML5 names and some without semicolons;
-  /// names outside this table are left as written.
-  private static let entities: [String: String] = [
-    "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": "\u{A0}", "copy": "©", "reg": "®",
-    "trade": "™", "hellip": "…", "mdash": "—", "ndash": "–", "lsquo": "‘", "rsquo": "’", "ldquo": "“",
-    "rdquo": "”", "sbquo": "‚", "bdquo": "„", "laquo": "«", "raquo": "»", "bull": "•", "middot": "·",
-    "deg": "°", "plusmn": "±", "times": "×", "divide": "÷", "frac12": "½", "frac14": "¼", "frac34": "¾",
-    "euro": "€", "pound": "£", "yen": "¥", "cent": "¢", "sect": "§", "para": "¶", "iexcl": "¡",
-    "iquest": "¿", "shy": "\u{AD}", "micro": "µ", "szlig": "ß", "aacute": "á", "eacute": "é", "iacute": "í",
-    "oacute": "ó", "uacute": "ú", "agrave": "à", "egrave": "è", "igrave": "ì", "ograve": "ò",
-    "ugrave": "ù", "acirc": "â", "ecirc": "ê", "icirc": "î", "ocirc": "ô", "ucirc": "û", "auml": "ä",
-    "euml": "ë", "iuml": "ï", "ouml": "ö", "uuml": "ü", "atilde": "ã", "ntilde": "ñ", "otilde": "õ",
-    "ccedil": "ç", "aring": "å", "aelig": "æ", "oslash": "ø", "Aacute": "Á", "Eacute": "É",
-    "Iacute": "Í", "Oacute": "Ó", "Uacute": "Ú", "Agrave": "À", "Egrave": "È", "Auml": "Ä",
-    "Ouml": "Ö", "Uuml": "Ü", "Ntilde": "Ñ", "Ccedil": "Ç", "Aring": "Å", "AElig": "Æ", "Oslash": "Ø",
+  /// The 106 legacy named references that HTML5 (and Python's `html.unescape`)
+  /// also decodes without a semicolon, as a prefix: `&quot`, `&ampx` → `&x`.
+  private static let legacyEntities: [String: String] = [
+    "AElig": "\u{C6}", "AMP": "&", "Aacute": "\u{C1}", "Acirc": "\u{C2}", "Agrave": "\u{C0}", "Aring": "\u{C5}",
+    "Atilde": "\u{C3}", "Auml": "\u{C4}", "COPY": "\u{A9}", "Ccedil": "\u{C7}", "ETH": "\u{D0}",
+    "Eacute": "\u{C9}", "Ecirc": "\u{CA}", "Egrave": "\u{C8}", "Euml": "\u{CB}", "GT": ">", "Iacute": "\u{CD}",
+    "Icirc": "\u{CE}", "Igrave": "\u{CC}", "Iuml": "\u{CF}", "LT": "<", "Ntilde": "\u{D1}", "Oacute": "\u{D3}",
+    "Ocirc": "\u{D4}", "Ograve": "\u{D2}", "Oslash": "\u{D8}", "Otilde": "\u{D5}", "Ouml": "\u{D6}", "QUOT": "\"",
+    "REG": "\u{AE}", "THORN": "\u{DE}", "Uacute": "\u{DA}", "Ucirc": "\u{DB}", "Ugrave": "\u{D9}",
+    "Uuml": "\u{DC}", "Yacute": "\u{DD}", "aacute": "\u{E1}", "acirc": "\u{E2}", "acute": "\u{B4}",
+    "aelig": "\u{E6}", "agrave": "\u{E0}", "amp": "&", "aring": "\u{E5}", "atilde": "\u{E3}", "auml": "\u{E4}",
+    "brvbar": "\u{A6}", "ccedil": "\u{E7}", "cedil": "\u{B8}", "cent": "\u{A2}", "copy": "\u{A9}",
+    "curren": "\u{A4}", "deg": "\u{B0}", "divide": "\u{F7}", "eacute": "\u{E9}", "ecirc": "\u{EA}",
+    "egrave": "\u{E8}", "eth": "\u{F0}", "euml": "\u{EB}", "frac12": "\u{BD}", "frac14": "\u{BC}",
+    "frac34": "\u{BE}", "gt": ">", "iacute": "\u{ED}", "icirc": "\u{EE}", "iexcl": "\u{A1}", "igrave": "\u{EC}",
+    "iquest": "\u{BF}", "iuml": "\u{EF}", "laquo": "\u{AB}", "lt": "<", "macr": "\u{AF}", "micro": "\u{B5}",
+    "middot": "\u{B7}", "nbsp": "\u{A0}", "not": "\u{AC}", "ntilde": "\u{F1}", "oacute": "\u{F3}",
+    "ocirc": "\u{F4}", "ograve": "\u{F2}", "ordf": "\u{AA}", "ordm": "\u{BA}", "oslash": "\u{F8}",
+    "otilde": "\u{F5}", "ouml": "\u{F6}", "para": "\u{B6}", "plusmn": "\u{B1}", "pound": "\u{A3}", "quot": "\"",
+    "raquo": "\u{BB}", "reg": "\u{AE}", "sect": "\u{A7}", "shy": "\u{AD}", "sup1": "\u{B9}", "sup2": "\u{B2}",
+    "sup3": "\u{B3}", "szlig": "\u{DF}", "thorn": "\u{FE}", "times": "\u{D7}", "uacute": "\u{FA}",
+    "ucirc": "\u{FB}", "ugrave": "\u{F9}", "uml": "\u{A8}", "uuml": "\u{FC}", "yacute": "\u{FD}", "yen": "\u{A5}",
+    "yuml": "\u{FF}"
   ]
 
-  /// Python's `html.unescape` for numeric references (`&#65;`, `&#x41;`, the
-  /// semicolon optional; invalid code points become U+FFFD) and for the named
-  /// references in `entities`.
+  /// Further named references decoded only with their semicolon: typography,
+  /// arrows, a few symbols and Greek letters. Python knows all 2,231 HTML5
+  /// names; the others are left as written here.
+  private static let semicolonEntities: [String: String] = [
+    "apos": "'", "hellip": "\u{2026}", "mdash": "\u{2014}", "ndash": "\u{2013}", "lsquo": "\u{2018}",
+    "rsquo": "\u{2019}", "ldquo": "\u{201C}", "rdquo": "\u{201D}", "sbquo": "\u{201A}", "bdquo": "\u{201E}",
+    "lsaquo": "\u{2039}", "rsaquo": "\u{203A}", "bull": "\u{2022}", "trade": "\u{2122}", "euro": "\u{20AC}",
+    "dagger": "\u{2020}", "Dagger": "\u{2021}", "permil": "\u{2030}", "prime": "\u{2032}", "Prime": "\u{2033}",
+    "larr": "\u{2190}", "rarr": "\u{2192}", "uarr": "\u{2191}", "darr": "\u{2193}", "harr": "\u{2194}",
+    "minus": "\u{2212}", "infin": "\u{221E}", "ne": "\u{2260}", "le": "\u{2264}", "ge": "\u{2265}",
+    "asymp": "\u{2248}", "hearts": "\u{2665}", "spades": "\u{2660}", "clubs": "\u{2663}", "diams": "\u{2666}",
+    "alpha": "\u{3B1}", "beta": "\u{3B2}", "gamma": "\u{3B3}", "delta": "\u{3B4}", "pi": "\u{3C0}",
+    "mu": "\u{3BC}", "sigma": "\u{3C3}", "omega": "\u{3C9}", "Omega": "\u{3A9}", "thinsp": "\u{2009}",
+    "ensp": "\u{2002}", "emsp": "\u{2003}", "zwj": "\u{200D}", "zwnj": "\u{200C}", "OElig": "\u{152}",
+    "oelig": "\u{153}", "Scaron": "\u{160}", "scaron": "\u{161}", "Yuml": "\u{178}", "fnof": "\u{192}",
+    "circ": "\u{2C6}", "tilde": "\u{2DC}"
+  ]
+
+  /// Python's `html.unescape`: numeric references (`&#65;`, `&#x41;`, the
+  /// semicolon optional; see `characterForCodePoint`) and named ones: a name
+  /// with its semicolon, else the longest legacy name that begins it.
   public static func unescapeHTML(_ text: String) -> String {
     guard text.contains("&") else { return text }
     let scalars = Array(text.unicodeScalars)
@@ -142,7 +185,9 @@ public enum TextCleaning {
     return String(output)
   }
 
-  /// The character reference starting at `scalars[start] == "&"`: its text and length.
+  /// The reference starting at `scalars[start] == "&"`: its replacement text
+  /// and how many scalars it replaces; nil where Python leaves the `&` as is.
+  /// Follows `html.unescape`'s pattern `&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)`.
   private static func reference(in scalars: [Unicode.Scalar], at start: Int) -> (String, Int)? {
     var index = start + 1
     guard index < scalars.count else { return nil }
@@ -162,15 +207,21 @@ public enum TextCleaning {
       return (characterForCodePoint(digits, radix: hexadecimal ? 16 : 10), index - start)
     }
     var end = index
-    while end < scalars.count, end - index < 32, scalars[end].isASCII, scalars[end].properties.isAlphabetic
-      || ("0"..."9").contains(scalars[end])
-    {
-      end += 1
+    while end < scalars.count, end - index < 32, !"\t\n\u{0C} <&#;".unicodeScalars.contains(scalars[end]) { end += 1 }
+    guard end > index else { return nil }
+    func name(_ length: Int) -> String { String(String.UnicodeScalarView(scalars[index..<(index + length)])) }
+    let length = end - index
+    let hasSemicolon = end < scalars.count && scalars[end] == ";"
+    if hasSemicolon, let replacement = semicolonEntities[name(length)] ?? legacyEntities[name(length)] {
+      return (replacement, length + 2)
     }
-    guard end < scalars.count, scalars[end] == ";",
-      let replacement = entities[String(String.UnicodeScalarView(scalars[index..<end]))]
-    else { return nil }
-    return (replacement, end + 1 - start)
+    if !hasSemicolon, let replacement = legacyEntities[name(length)] { return (replacement, length + 1) }
+    // Else the longest legacy name that begins the matched text (Python then
+    // copies the rest, which holds no `&`, so scanning on gives the same).
+    for prefix in stride(from: hasSemicolon ? length : length - 1, through: 2, by: -1) {
+      if let replacement = legacyEntities[name(prefix)] { return (replacement, prefix + 1) }
+    }
+    return nil
   }
 
   /// Python `html._replace_charref`: C1 code points read as Windows-1252 (its
