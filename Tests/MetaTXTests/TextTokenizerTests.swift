@@ -113,6 +113,56 @@ final class TextTokenizerTests: XCTestCase {
     XCTAssertLessThan(try BPETrainer.train(lines: tinyCorpus, vocabularySize: 100_000).count, 100_000)
   }
 
+  /// The trainer's plain twin: recount every pair of every word before each
+  /// merge (no incremental bookkeeping), same tie rule; both must agree.
+  private func plainMerges(_ lines: [String], count: Int) -> [String] {
+    var words: [[String]: Int] = [:]
+    for line in lines {
+      for piece in TextPreTokenizer.split(TextCleaning.clean(line, lowercase: true)) {
+        var symbols = piece.utf8.map { String(ByteSymbols.character[Int($0)]) }
+        symbols[symbols.count - 1] += BPEVocabulary.wordEnd
+        words[symbols, default: 0] += 1
+      }
+    }
+    var merges: [String] = []
+    while merges.count < count {
+      var counts: [[String]: Int] = [:]
+      for (word, weight) in words where word.count > 1 {
+        for position in 0..<(word.count - 1) { counts[[word[position], word[position + 1]], default: 0] += weight }
+      }
+      let scalars = { (pair: [String]) in pair.map { Array($0.unicodeScalars.map(\.value)) } }
+      guard let best = counts.min(by: { a, b in
+        a.value != b.value ? a.value > b.value : scalars(a.key).lexicographicallyPrecedes(scalars(b.key)) { $0.lexicographicallyPrecedes($1) }
+      })?.key else { break }
+      merges.append("\(best[0]) \(best[1])")
+      var merged: [[String]: Int] = [:]
+      for (word, weight) in words {
+        var next: [String] = []
+        var position = 0
+        while position < word.count {
+          if position + 1 < word.count, word[position] == best[0], word[position + 1] == best[1] {
+            next.append(best[0] + best[1])
+            position += 2
+          } else {
+            next.append(word[position])
+            position += 1
+          }
+        }
+        merged[next, default: 0] += weight
+      }
+      words = merged
+    }
+    return merges
+  }
+
+  func testTrainerAgreesWithItsPlainTwin() throws {
+    var rng = SeededRNG(seed: 9)
+    let alphabet = Array("aabcdeeefghiilmnooprssttuy éß'")
+    let lines = (0..<60).map { _ in String((0..<40).map { _ in alphabet[Int(rng.uniform(0, Float(alphabet.count))) % alphabet.count] }) }
+    let trained = try BPETrainer.train(lines: lines, vocabularySize: 514 + 150)
+    XCTAssertEqual(trained.merges, plainMerges(lines, count: 150))
+  }
+
   func testTrainFromCorpusFilesAndBadFiles() throws {
     let corpus = try temporaryFile("corpus.txt", Data(tinyCorpus.joined(separator: "\n").utf8))
     XCTAssertEqual(try BPETrainer.train(corpus: [corpus], vocabularySize: 517).merges, ["e s", "es t</w>", "l o"])

@@ -53,7 +53,7 @@ public enum ByteSymbols {
 /// two symbols joined), then `<start_of_text>` and `<end_of_text>` (open_clip's
 /// spelling of CLIP's `<|startoftext|>`, `<|endoftext|>`). CLIP: 48,894 merges,
 /// 49,408 ids, start 49406, end 49407.
-public final class BPEVocabulary: Equatable {
+public final class BPEVocabulary: Equatable, Sendable {
   /// The suffix that marks the last symbol of a word.
   public static let wordEnd = "</w>"
   public static let startSymbol = "<start_of_text>"
