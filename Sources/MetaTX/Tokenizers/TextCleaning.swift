@@ -10,9 +10,11 @@ import Foundation
 /// C1 controls read as Windows-1252, Latin ligatures split (ﬁ → fi),
 /// halfwidth/fullwidth forms to standard width (U+3000 → space), curly quotes
 /// straightened, ANSI terminal escapes and unwanted control characters
-/// removed, NFC normalisation. Not reimplemented: ftfy's mojibake repair
-/// (`fix_encoding`: text that was decoded with the wrong code page) and its
-/// own HTML unescaping, which the two `html.unescape` passes below cover.
+/// removed, NFC normalisation, and ftfy's own HTML unescaping (before the
+/// others, so `it&rsquo;s` becomes `it's`). Not reimplemented: ftfy's mojibake
+/// repair (`fix_encoding`: text that was decoded with the wrong code page);
+/// and named references outside this file's tables (about 170 of HTML5's
+/// 2,231 names) stay as written.
 public enum TextCleaning {
   /// The whole clean-up: fix, unescape HTML twice, collapse whitespace, and
   /// lower-case when `lowercase` (Python's `str.lower`, final sigma included).
@@ -24,15 +26,29 @@ public enum TextCleaning {
 
   // MARK: ftfy.fix_text (the subset described above)
 
-  /// ftfy's per-character fixes and NFC, repeated until stable (ftfy loops the same way).
+  /// `ftfy.fix_text`'s subset: the text is fixed in segments that end after
+  /// each newline (as ftfy does); in each, ftfy's own HTML unescaping (only
+  /// while no `<` has been seen, ftfy's "auto" rule), the per-character fixes
+  /// and NFC are repeated until nothing changes.
   public static func fixText(_ text: String) -> String {
-    var current = text
-    // Each pass only shortens or canonicalises; a handful of passes reaches the fixed point.
+    var fixed = ""
+    var unescapes = true
+    for segment in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().map({
+      $0.offset == 0 ? String($0.element) : "\n" + $0.element
+    }) {
+      if segment.contains("<") { unescapes = false }
+      fixed += fixSegment(segment, unescapes: unescapes)
+    }
+    return fixed
+  }
+
+  private static func fixSegment(_ segment: String, unescapes: Bool) -> String {
+    var current = segment
+    // Each pass only removes, splits or composes characters: a few passes reach the fixed point.
     for _ in 0..<8 {
       var scalars = String.UnicodeScalarView()
-      var input = Array(current.unicodeScalars)
-      input = removingTerminalEscapes(input)
-      for scalar in input {
+      let unescaped = unescapes ? ftfyUnescapeHTML(current) : current
+      for scalar in removingTerminalEscapes(Array(unescaped.unicodeScalars)) {
         for fixed in fixScalar(scalar) { scalars.append(fixed) }
       }
       let next = composingHangul(String(scalars).precomposedStringWithCanonicalMapping)
@@ -41,6 +57,53 @@ public enum TextCleaning {
       current = next
     }
     return current
+  }
+
+  /// ftfy's `unescape_html`: each `&#?[0-9A-Za-z]{1,24};` that is a named
+  /// reference (of the tables here, or an all-capitals spelling of a
+  /// lower-case name, giving the capital letter: `&EACUTE;` → É), or a numeric
+  /// reference that decodes completely, becomes its character.
+  static func ftfyUnescapeHTML(_ text: String) -> String {
+    guard text.contains("&") else { return text }
+    let scalars = Array(text.unicodeScalars)
+    var output = String.UnicodeScalarView()
+    var index = 0
+    func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+      ("0"..."9").contains(scalar) || ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
+    }
+    while index < scalars.count {
+      guard scalars[index] == "&" else {
+        output.append(scalars[index])
+        index += 1
+        continue
+      }
+      var end = index + 1
+      let numeric = end < scalars.count && scalars[end] == "#"
+      if numeric { end += 1 }
+      let nameStart = end
+      while end < scalars.count, end - nameStart < 24, isAlphanumeric(scalars[end]) { end += 1 }
+      guard end > nameStart, end < scalars.count, scalars[end] == ";" else {
+        output.append(scalars[index])
+        index += 1
+        continue
+      }
+      let reference = String(String.UnicodeScalarView(scalars[index...end]))
+      let name = String(String.UnicodeScalarView(scalars[nameStart..<end]))
+      var replacement: String? = nil
+      if numeric {
+        let decoded = unescapeHTML(reference)
+        if !decoded.contains(";") { replacement = decoded }
+      } else if let character = semicolonEntities[name] ?? legacyEntities[name] {
+        replacement = character
+      } else if name == name.uppercased(), let character = semicolonEntities[name.lowercased()] ?? legacyEntities[name.lowercased()],
+        unescapeHTML(reference) == reference
+      {
+        replacement = character.uppercased()
+      }
+      output.append(contentsOf: (replacement ?? reference).unicodeScalars)
+      index = end + 1
+    }
+    return String(output)
   }
 
   /// Composes a Hangul LV syllable and a following trailing jamo into the LVT
