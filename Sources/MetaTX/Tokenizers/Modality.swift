@@ -34,6 +34,9 @@ public enum Modality: String, CaseIterable, Codable, Sendable {
   case xray
   /// Clips: a folder of frames, a vertical strip of frames, or `.npy` `[T, H, W, C]`.
   case video
+  /// UTF-8 text, one sample per non-empty line (`.txt`): CLIP's byte-level BPE
+  /// or a trained one, `TextTokenizer`.
+  case text
 
   /// Picks the modality of a file from its extension, or nil when unknown.
   public static func detect(path: String) -> Modality? {
@@ -48,6 +51,7 @@ public enum Modality: String, CaseIterable, Codable, Sendable {
     // IMU, time series and spectra also come as CSV; they need --modality.
     if lowered.hasSuffix(".csv") || lowered.hasSuffix(".tsv") { return .tabular }
     if [".png", ".jpg", ".jpeg", ".pgm", ".ppm", ".pnm"].contains(where: lowered.hasSuffix) { return .image }
+    if lowered.hasSuffix(".txt") { return .text }
     return nil
   }
 }

@@ -17,6 +17,7 @@ extension Modality {
     case .infrared: return InfraredTokenizer.self
     case .xray: return XRayTokenizer.self
     case .video: return VideoTokenizer.self
+    case .text: return TextTokenizer.self
     }
   }
 
