@@ -7,7 +7,11 @@ extension Metatx {
     static let configuration = CommandConfiguration(
       abstract: "Turn files into token sequences and show (or write) them.",
       discussion: """
-        Prints one line per file: its samples, token count, token shape and padding. With \
+        Text: prints each input line's token ids and pieces, tab-separated (JSON lines with \
+        --json). --train-bpe learns a byte-level BPE from a corpus and writes its merges \
+        (-o MERGES.txt), which --bpe then uses instead of CLIP's vocabulary.
+
+        Other modalities: prints one line per file: its samples, token count, token shape and padding. With \
         -o FILE.npy, writes the token embeddings of all samples as one [B, N, D] array \
         (and FILE.mask.npy when sequences are padded); with --raw, the pre-projection \
         features instead. Without --model, the modality's default configuration is fitted \
@@ -31,11 +35,29 @@ extension Metatx {
     @Flag(help: "Write the raw pre-projection features instead of token embeddings.")
     var raw = false
 
+    @Flag(help: "Text: print JSON lines ({\"file\", \"line\", \"text\", \"ids\", \"pieces\"}).")
+    var json = false
+
+    @Option(name: .customLong("train-bpe"), help: "Text: learn a byte-level BPE from this corpus (repeatable).")
+    var bpeCorpus: [String] = []
+
+    @Option(help: "Text: the vocabulary size to learn with --train-bpe (at least 514).")
+    var vocabSize: Int = 8192
+
+    @Option(help: "Text: a merges file written by --train-bpe, used instead of CLIP's vocabulary.")
+    var bpe: String?
+
     @Argument(help: "Input files, or - for standard input.")
-    var files: [String]
+    var files: [String] = []
 
     func validate() throws {
+      if !bpeCorpus.isEmpty {
+        if vocabSize < 514 { throw ValidationError("--vocab-size must be at least 514 (256 bytes × 2 + 2 special ids)") }
+        if output == nil { throw ValidationError("--train-bpe needs -o MERGES.txt for the learned merges") }
+        return
+      }
       if files.isEmpty { throw ValidationError("give at least one input file") }
+      if bpe != nil && model != nil { throw ValidationError("--bpe and --model exclude each other") }
       if dim < 1 { throw ValidationError("--dim must be positive, got \(dim)") }
       if output == "-" && standardOutputIsTerminal {
         throw ValidationError("refusing to write binary .npy to a terminal; give -o FILE or redirect standard output")
@@ -44,6 +66,10 @@ extension Metatx {
 
     func run() throws {
       global.apply()
+      if !bpeCorpus.isEmpty {
+        try trainBPE()
+        return
+      }
       let chosen = modality ?? Modality.detect(path: files[0])
       guard let chosen else {
         throw ValidationError("cannot tell the modality of \(files[0]) from its name; give --modality")
@@ -56,6 +82,12 @@ extension Metatx {
           throw ValidationError("\(model) has no \(chosen.rawValue) tokenizer")
         }
         tokenizer = stored
+      } else if let bpe {
+        guard chosen == .text else { throw ValidationError("--bpe is for text inputs") }
+        let configuration = TextTokenizer.Configuration(vocabulary: .trained(merges: try BPEMergesFile.read(path: bpe)))
+        let text = try TextTokenizer(configuration: configuration, dim: dim)
+        text.initialise(&rng)
+        tokenizer = AnyTokenizer(text)
       } else {
         tokenizer = try chosen.freshTokenizer(fittingTo: files, dim: dim, rng: &rng)
       }
@@ -64,6 +96,10 @@ extension Metatx {
       }
       if raw {
         try writeRawFeatures(tokenizer)
+        return
+      }
+      if let text = tokenizer.base as? TextTokenizer, output == nil {
+        try printTextTokens(text)
         return
       }
       var lines: [String] = []
@@ -100,5 +136,36 @@ extension Metatx {
       }
       try NPYArray(shape: shape, values: values).write(to: output)
     }
+
+    private func printTextTokens(_ text: TextTokenizer) throws {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+      for file in files {
+        for (index, sample) in try text.read(path: file).enumerated() {
+          let pieces = text.pieces(sample.ids)
+          if json {
+            let line = TextTokenLine(file: file, line: index + 1, text: sample.text, ids: sample.ids, pieces: pieces)
+            print(String(decoding: try encoder.encode(line), as: UTF8.self))
+          } else {
+            print(sample.ids.map(String.init).joined(separator: " ") + "\t" + pieces.joined(separator: " "))
+          }
+        }
+      }
+    }
+
+    private func trainBPE() throws {
+      let vocabulary = try BPETrainer.train(corpus: bpeCorpus, vocabularySize: vocabSize)
+      try BPEMergesFile.write(vocabulary.merges, to: output!)
+      global.say("learned \(vocabulary.merges.count) merges (\(vocabulary.count) ids) from \(bpeCorpus.count) file(s)")
+    }
   }
+}
+
+/// One line of `metatx tokenize --json` for text.
+private struct TextTokenLine: Encodable {
+  var file: String
+  var line: Int
+  var text: String
+  var ids: [Int]
+  var pieces: [String]
 }
