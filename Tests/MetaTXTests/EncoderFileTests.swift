@@ -45,7 +45,7 @@ final class EncoderFileTests: XCTestCase {
   func testBrokenEncoderFilesAreRefused() throws {
     var missing = officialTensors()
     missing.removeAll { $0.0 == "0.attn.proj.bias" }
-    assertRefused(try file(missing), "missing encoder tensor 0.attn.proj.bias")
+    assertRefused(try file(missing), "missing tensor 0.attn.proj.bias")
     var misshapen = officialTensors()
     misshapen[misshapen.firstIndex { $0.0 == "0.mlp.fc2.weight" }!].1 = [8, 15]
     assertRefused(try file(misshapen), "tensor 0.mlp.fc2.weight has shape [8, 15], expected [8, 16]")

@@ -30,7 +30,7 @@ final class TimeSeriesTokenizerTests: XCTestCase {
       configuration: TimeSeriesConfiguration(channels: 2, csvLayout: .long, patchLength: 4, stride: 2), dim: 3)
     var values: [Float] = []
     for t in 0..<7 { values += [Float(t), Float(100 + t)] }
-    let raw = tokenizer.rawFeatures(TimeSeries(values: values, length: 7, channels: 2))
+    let raw = tokenizer.rawFeatures(ChannelSeries(values: values, length: 7, channels: 2))
     XCTAssertEqual(raw.shape, [6, 4])
     XCTAssertEqual(
       raw.values,
@@ -77,8 +77,8 @@ final class TimeSeriesTokenizerTests: XCTestCase {
       configuration: TimeSeriesConfiguration(channels: 2, csvLayout: .long, patchLength: 4, stride: 2), dim: 3)
     var rng = SeededRNG(seed: 6)
     tokenizer.initialise(&rng)
-    let short = TimeSeries(values: (0..<8).map { Float($0 % 3) }, length: 4, channels: 2)
-    let long = TimeSeries(values: (0..<14).map { Float($0 % 5) }, length: 7, channels: 2)
+    let short = ChannelSeries(values: (0..<8).map { Float($0 % 3) }, length: 4, channels: 2)
+    let long = ChannelSeries(values: (0..<14).map { Float($0 % 5) }, length: 7, channels: 2)
     let batch = tokenizer.forward([short, long], training: false, rng: &rng)
     // Short: 2 patches × 2 channels; long: 3 × 2; plus cls.
     XCTAssertEqual(batch.tokens.shape, [2, 7, 3])
@@ -116,8 +116,8 @@ final class TimeSeriesTokenizerTests: XCTestCase {
     let tokenizer = try TimeSeriesTokenizer(
       configuration: TimeSeriesConfiguration(channels: 2, csvLayout: .long, patchLength: 4, stride: 2, maximumPatches: 5),
       dim: 3)
-    let short = TimeSeries(values: (0..<8).map { Float($0 % 3) - 1 }, length: 4, channels: 2)
-    let long = TimeSeries(values: (0..<14).map { Float($0 % 5) - 2 }, length: 7, channels: 2)
+    let short = ChannelSeries(values: (0..<8).map { Float($0 % 3) - 1 }, length: 4, channels: 2)
+    let long = ChannelSeries(values: (0..<14).map { Float($0 % 5) - 2 }, length: 7, channels: 2)
     let results = tokenizerGradientErrors(tokenizer, samples: [short, long])
     XCTAssertEqual(Set(results.keys), ["patch.proj.weight", "patch.proj.bias", "patch.cls", "positions", "channels"])
     for (name, result) in results { XCTAssertLessThan(result.worstError, 2e-2, "\(name): \(result)") }

@@ -37,22 +37,7 @@ extension Encoder {
           "\(extra.count) tensor(s) are not part of a \(config.depth)-block encoder, e.g. \(extra.prefix(3).joined(separator: ", "))")
       }
     }
-    for entry in encoder.parameters.entries {
-      let name = prefix + entry.name
-      guard let info = file.info(name) else {
-        throw ReaderError(file: file.file, "missing encoder tensor \(name)")
-      }
-      guard info.shape == entry.shape else {
-        throw ReaderError(file: file.file, "tensor \(name) has shape \(info.shape), expected \(entry.shape) for \(config)")
-      }
-      let values = try file.floats(name)
-      guard values.allSatisfy(\.isFinite) else {
-        throw ReaderError(file: file.file, "tensor \(name) holds NaN or infinite values")
-      }
-      values.withUnsafeBufferPointer {
-        (encoder.parameters.values.data + entry.offset).update(from: $0.baseAddress!, count: entry.count)
-      }
-    }
+    try encoder.parameters.load(from: file, prefix: prefix)
     return encoder
   }
 
@@ -69,10 +54,7 @@ extension Encoder {
 
   /// Adds every encoder tensor to `writer` under `prefix`.
   public func add(to writer: inout SafeTensorsWriter, prefix: String = "") {
-    for entry in parameters.entries {
-      writer.add(prefix + entry.name, shape: entry.shape,
-        floats: UnsafeBufferPointer(start: parameters.values.data + entry.offset, count: entry.count))
-    }
+    parameters.add(to: &writer, prefix: prefix)
   }
 
   /// Writes the encoder alone, in the official layout, atomically.

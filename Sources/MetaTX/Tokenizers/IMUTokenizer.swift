@@ -30,21 +30,6 @@ public struct IMUConfiguration: Codable, Equatable, Sendable {
   }
 }
 
-/// One recording after per-channel normalisation.
-public struct IMURecording: Equatable, Sendable {
-  /// `[T, C]` normalised samples, time-major.
-  public var values: [Float]
-  public var length: Int
-  public var channels: Int
-
-  public init(values: [Float], length: Int, channels: Int) {
-    precondition(values.count == length * channels, "\(values.count) values do not fill [\(length), \(channels)]")
-    self.values = values
-    self.length = length
-    self.channels = channels
-  }
-}
-
 /// ImageBind-style IMU tokenizer (Girdhar et al. 2023): a recording `[T, C]`
 /// is normalised per channel with training statistics, cut into
 /// `N = ⌊T / w⌋` non-overlapping windows (a shorter tail is dropped), each
@@ -57,7 +42,7 @@ public struct IMURecording: Equatable, Sendable {
 /// counts differ. Parameters: `patch.proj.weight` `[D, w·C]`,
 /// `patch.proj.bias`, `patch.cls`, `patch.positions` `[maximumWindows + 1, D]`.
 public final class IMUTokenizer: Tokenizer {
-  public typealias Sample = IMURecording
+  public typealias Sample = ChannelSeries
   public typealias Configuration = IMUConfiguration
 
   public static let modality = Modality.imu
@@ -99,7 +84,7 @@ public final class IMUTokenizer: Tokenizer {
   public func initialise(_ rng: inout SeededRNG) { patch.initialise(&rng) }
 
   /// One recording per file: the configured channels, normalised.
-  public func read(path: String) throws -> [IMURecording] {
+  public func read(path: String) throws -> [ChannelSeries] {
     let (_, values) = try readChannelMatrix(path: path, channels: configuration.channels)
     let channels = configuration.channels.count
     let length = values.count / channels
@@ -117,17 +102,17 @@ public final class IMUTokenizer: Tokenizer {
         normalised[t * channels + c] = (values[t * channels + c] - configuration.mean[c]) / configuration.std[c]
       }
     }
-    return [IMURecording(values: normalised, length: length, channels: channels)]
+    return [ChannelSeries(values: normalised, length: length, channels: channels)]
   }
 
   /// `[N, w·C]`: window n holds samples `n·w ..< (n+1)·w`, time-major.
-  public func rawFeatures(_ sample: IMURecording) -> Tensor {
+  public func rawFeatures(_ sample: ChannelSeries) -> Tensor {
     let width = configuration.window * sample.channels
     let windows = sample.length / configuration.window
     return Tensor(shape: [windows, width], values: Array(sample.values[0..<(windows * width)]))
   }
 
-  public func forward(_ samples: [IMURecording], training: Bool, rng: inout SeededRNG) -> TokenBatch {
+  public func forward(_ samples: [ChannelSeries], training: Bool, rng: inout SeededRNG) -> TokenBatch {
     let width = configuration.window * configuration.channels.count
     let counts = samples.map { $0.length / configuration.window }
     let longest = counts.max() ?? 0

@@ -52,21 +52,6 @@ public struct TimeSeriesConfiguration: Codable, Equatable, Sendable {
   }
 }
 
-/// One series after instance normalisation.
-public struct TimeSeries: Equatable, Sendable {
-  /// `[T, C]` normalised values, time-major.
-  public var values: [Float]
-  public var length: Int
-  public var channels: Int
-
-  public init(values: [Float], length: Int, channels: Int) {
-    precondition(values.count == length * channels, "\(values.count) values do not fill [\(length), \(channels)]")
-    self.values = values
-    self.length = length
-    self.channels = channels
-  }
-}
-
 /// PatchTST's channel-independent patching (Nie et al. 2023, "A Time Series
 /// is Worth 64 Words"): each series is instance-normalised per channel
 /// (RevIN without its affine part: `x̂ = (x − mean) / √(var + ε)`, population
@@ -80,7 +65,7 @@ public struct TimeSeries: Equatable, Sendable {
 /// Parameters: `patch.proj.weight` `[D, P]`, `patch.proj.bias`, `patch.cls`,
 /// `positions` `[maximumPatches, D]`, `channels` `[C, D]`.
 public final class TimeSeriesTokenizer: Tokenizer {
-  public typealias Sample = TimeSeries
+  public typealias Sample = ChannelSeries
   public typealias Configuration = TimeSeriesConfiguration
 
   public static let modality = Modality.timeSeries
@@ -148,7 +133,7 @@ public final class TimeSeriesTokenizer: Tokenizer {
   }
 
   /// One series per `.npy` or long CSV, one per row of a wide CSV; each instance-normalised.
-  public func read(path: String) throws -> [TimeSeries] {
+  public func read(path: String) throws -> [ChannelSeries] {
     let series = try Self.readSeries(path: path, layout: configuration.csvLayout, channels: configuration.channels)
     return try series.map { raw in
       let patches = configuration.patchCount(length: raw.length)
@@ -162,7 +147,7 @@ public final class TimeSeriesTokenizer: Tokenizer {
   }
 
   /// `(x − mean_c) / √(var_c + ε)` per channel c over the series' own steps.
-  public func instanceNormalised(_ series: TimeSeries) -> TimeSeries {
+  public func instanceNormalised(_ series: ChannelSeries) -> ChannelSeries {
     var normalised = series
     let length = series.length, channels = series.channels
     for c in 0..<channels {
@@ -183,7 +168,7 @@ public final class TimeSeriesTokenizer: Tokenizer {
 
   /// `[C·N, P]`: channel-major patches; patch n of channel c holds steps
   /// `n·S ..< n·S + P`, a step past the end taking the last value.
-  public func rawFeatures(_ sample: TimeSeries) -> Tensor {
+  public func rawFeatures(_ sample: ChannelSeries) -> Tensor {
     let patches = configuration.patchCount(length: sample.length)
     let width = configuration.patchLength
     let raw = Tensor(shape: [sample.channels * patches, width])
@@ -198,7 +183,7 @@ public final class TimeSeriesTokenizer: Tokenizer {
     return raw
   }
 
-  public func forward(_ samples: [TimeSeries], training: Bool, rng: inout SeededRNG) -> TokenBatch {
+  public func forward(_ samples: [ChannelSeries], training: Bool, rng: inout SeededRNG) -> TokenBatch {
     let width = configuration.patchLength
     let counts = samples.map { $0.channels * configuration.patchCount(length: $0.length) }
     let longest = counts.max() ?? 0
@@ -239,7 +224,7 @@ public final class TimeSeriesTokenizer: Tokenizer {
   /// The raw series in `path`: `.npy` `[T]`/`[T, C]`, or CSV in `layout`
   /// (told apart by the `.npy` magic).
   /// - Parameter channels: the channel count required, or nil for any.
-  static func readSeries(path: String, layout: TimeSeriesCSVLayout, channels: Int?) throws -> [TimeSeries] {
+  static func readSeries(path: String, layout: TimeSeriesCSVLayout, channels: Int?) throws -> [ChannelSeries] {
     let input = try ArrayOrTable.read(path: path, header: layout == .wide ? .detect : .present, allowsShortRows: layout == .wide)
     guard case .table(let table) = input, layout == .wide else {
       let (names, values) = try channelMatrix(input, path: path, channels: nil)
@@ -248,12 +233,12 @@ public final class TimeSeriesTokenizer: Tokenizer {
       }
       let length = values.count / names.count
       guard length > 0 else { throw ReaderError(file: path, "holds an empty series") }
-      return [TimeSeries(values: values, length: length, channels: names.count)]
+      return [ChannelSeries(values: values, length: length, channels: names.count)]
     }
     if let channels, channels != 1 {
       throw ReaderError(file: path, "is a wide CSV of univariate series; the model expects \(channels) channels")
     }
-    var series: [TimeSeries] = []
+    var series: [ChannelSeries] = []
     for row in table.rows.indices {
       let cells = table.rows[row]
       let length = (cells.lastIndex { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? -1) + 1
@@ -265,7 +250,7 @@ public final class TimeSeriesTokenizer: Tokenizer {
         }
         return try table.number(row: row, column: column)
       }
-      series.append(TimeSeries(values: values, length: length, channels: 1))
+      series.append(ChannelSeries(values: values, length: length, channels: 1))
     }
     return series
   }

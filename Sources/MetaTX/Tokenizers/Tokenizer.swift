@@ -76,10 +76,7 @@ extension Tokenizer {
   /// Adds the parameters (`tokenizer.<modality>.<name>`) and the configuration
   /// (JSON under metadata key `tokenizer.<modality>`) to a model file being written.
   public func add(to writer: inout SafeTensorsWriter, metadata: inout [String: String]) throws {
-    for entry in parameters.entries {
-      writer.add("\(Self.storageKey).\(entry.name)", shape: entry.shape,
-        floats: UnsafeBufferPointer(start: parameters.values.data + entry.offset, count: entry.count))
-    }
+    parameters.add(to: &writer, prefix: "\(Self.storageKey).")
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     let json = try encoder.encode(TokenizerRecord(dim: dim, configuration: configuration))
@@ -98,20 +95,7 @@ extension Tokenizer {
       throw ReaderError(file: file.file, "the \(modality.rawValue) tokenizer's configuration is unreadable: \(error)")
     }
     let tokenizer = try Self(configuration: record.configuration, dim: record.dim)
-    for entry in tokenizer.parameters.entries {
-      let name = "\(storageKey).\(entry.name)"
-      guard let info = file.info(name) else { throw ReaderError(file: file.file, "missing tensor \(name)") }
-      guard info.shape == entry.shape else {
-        throw ReaderError(file: file.file, "tensor \(name) has shape \(info.shape), expected \(entry.shape)")
-      }
-      let values = try file.floats(name)
-      guard values.allSatisfy(\.isFinite) else {
-        throw ReaderError(file: file.file, "tensor \(name) holds NaN or infinite values")
-      }
-      values.withUnsafeBufferPointer {
-        (tokenizer.parameters.values.data + entry.offset).update(from: $0.baseAddress!, count: entry.count)
-      }
-    }
+    try tokenizer.parameters.load(from: file, prefix: "\(storageKey).")
     return tokenizer
   }
 
