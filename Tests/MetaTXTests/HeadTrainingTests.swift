@@ -98,4 +98,24 @@ final class HeadTrainingTests: XCTestCase {
     let (_, accuracy) = HeadTraining.evaluate(model, try samples(model, testData), batchSize: 32, rng: &rng)
     XCTAssertGreaterThan(accuracy, 0.6, "ridge on random features, three classes (chance 0.33)")
   }
+
+  func testTaskFileRoundTripGivesIdenticalOutputs() throws {
+    let trainData = try makeSeries(count: 12, seed: 40)
+    let model = try makeModel(head: .mlp, paths: trainData.map(\.0))
+    var options = TrainingOptions()
+    options.epochs = 1
+    let records = HeadTraining.train(model, train: try samples(model, trainData), validation: [], options: options)
+    let record = TaskRecord(kind: .classification, labels: model.labels, inputs: model.inputs, pooling: model.pooling,
+      head: .mlp, outputs: 3, encoderSource: "random:test", options: options, epochs: records)
+    let path = folder.appendingPathComponent("task.safetensors").path
+    try TaskFile.write(model, record: record, to: path)
+    let (loaded, loadedRecord) = try TaskFile.load(path: path)
+    XCTAssertEqual(loadedRecord, record)
+    var rng = SeededRNG(seed: 0)
+    let inputs = try samples(model, trainData).map(\.inputs)
+    let reloadedInputs = try samples(loaded, trainData).map(\.inputs)
+    XCTAssertEqual(model.forward(inputs, training: false, rng: &rng).values,
+      loaded.forward(reloadedInputs, training: false, rng: &rng).values)
+    XCTAssertThrowsError(try TaskFile.load(path: trainData[0].0)) { XCTAssertTrue("\($0)".contains("series-40-0.npy:"), "\($0)") }
+  }
 }
