@@ -188,7 +188,7 @@ final class ManifestTests: XCTestCase {
     try write("pets/.cache/x.png")
     try write("pets/README.txt")
     var report = BadRowReport(policy: .stop)
-    let manifest = try Manifest.fromFolders(root: scratch.path + "/pets", report: &report)
+    let manifest = try Manifest.fromFolders(root: scratch.path + "/pets/", report: &report)
     let root = scratch.path + "/pets/"
     XCTAssertEqual(manifest.entries.map(\.inputs), [
       [.file(path: root + "cat/a.png", modality: .image)], [.file(path: root + "cat/b.jpg", modality: .image)],

@@ -258,11 +258,14 @@ public struct Manifest: Equatable, Sendable {
       }
       guard inputs.count == inputColumns.count else { continue }
       let target: ManifestTarget?
-      switch try Self.target(of: row, column: targetColumn, kind: kind, required: requiresTarget) {
+      switch try Self.target(of: row, column: targetColumn, kind: kind) {
       case .present(let value): target = value
-      case .absent: target = nil
-      case .bad(let reason, let problem):
-        try report.reject(row.location, reason, problem)
+      case .empty where !requiresTarget: target = nil
+      case .empty(let problem):
+        try report.reject(row.location, .missingTarget, problem)
+        continue
+      case .invalid(let problem):
+        try report.reject(row.location, .invalidTarget, problem)
         continue
       }
       let split = try row.text(splitColumn).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -289,22 +292,23 @@ public struct Manifest: Equatable, Sendable {
   ///   - modality: the samples' modality; nil detects it from each file's extension.
   ///   - report: collects samples whose modality cannot be told.
   public static func fromFolders(root: String, modality: Modality? = nil, report: inout BadRowReport) throws -> Manifest {
+    // `data/` as well as `data`, without doubled slashes in the sample paths.
+    let root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
     guard isFolder(root) else {
       throw ReaderError(file: root, "is not a folder; expected ROOT/<label>/<file> or ROOT/train/<label>/<file>")
     }
-    let splitFolders: [(split: String?, path: String)]
-    if try visibleEntries(of: root).contains(where: { $0 == splitFolderMarker && isFolder(root + "/" + $0) }) {
-      splitFolders = try visibleEntries(of: root).filter { isFolder(root + "/" + $0) }.map { ($0, root + "/" + $0) }
-    } else {
-      splitFolders = [(nil, root)]
-    }
+    let folders = try visibleEntries(of: root).filter { isFolder(root + "/" + $0) }
+    let splitFolders: [(split: String?, path: String)] =
+      folders.contains(splitFolderMarker) ? folders.map { ($0, root + "/" + $0) } : [(nil, root)]
     var entries: [ManifestEntry] = []
+    var sampleCount = 0
     for (split, splitPath) in splitFolders {
       for label in try visibleEntries(of: splitPath) where isFolder(splitPath + "/" + label) {
         let labelPath = splitPath + "/" + label
         for name in try visibleEntries(of: labelPath) {
           let path = labelPath + "/" + name
           let location = RowLocation(file: path, row: nil)
+          sampleCount += 1
           guard let sampleModality = modality ?? Modality.detect(path: path) else {
             try report.reject(location, .unknownFileType, unknownFileTypeProblem(path, hint: "name the modality"))
             continue
@@ -314,7 +318,7 @@ public struct Manifest: Equatable, Sendable {
         }
       }
     }
-    guard !entries.isEmpty || !report.rejected.isEmpty else {
+    guard sampleCount > 0 else {
       throw ReaderError(file: root, "holds no samples; expected ROOT/<label>/<file> or ROOT/train/<label>/<file>")
     }
     return Manifest(file: root, kind: .classification, entries: entries)
@@ -338,15 +342,15 @@ public struct Manifest: Equatable, Sendable {
     for (index, cells) in table.rows.enumerated() {
       let row = RawRow(location: RowLocation(file: path, row: table.rowNumber(index)),
         cells: [targetColumn: .text(cells[targetIndex])])
-      switch try Self.target(of: row, column: targetColumn, kind: kind, required: true) {
+      switch try Self.target(of: row, column: targetColumn, kind: kind) {
       case .present(let target):
         let split = splitIndex.map { cells[$0].trimmingCharacters(in: .whitespaces) }
         entries.append(ManifestEntry(location: row.location, inputs: [.tableRow(path: path, index: index)],
           target: target, split: split?.isEmpty == false ? split : nil))
-      case .absent:
-        preconditionFailure("a required target is never absent")
-      case .bad(let reason, let problem):
-        try report.reject(row.location, reason, problem)
+      case .empty(let problem):
+        try report.reject(row.location, .missingTarget, problem)
+      case .invalid(let problem):
+        try report.reject(row.location, .invalidTarget, problem)
       }
     }
     return Manifest(file: path, kind: kind, entries: entries)
@@ -377,12 +381,13 @@ struct RawRow {
   }
 }
 
-/// What a row's target cell gave.
+/// What a row's target cell gave; the problems are for `BadRowReport.reject`.
 enum TargetReading {
   case present(ManifestTarget)
-  /// No target, and none is required.
-  case absent
-  case bad(BadRowReason, String)
+  /// The cell is empty or absent: a missing target, unless none is required.
+  case empty(String)
+  /// A regression target that is not a finite number.
+  case invalid(String)
 }
 
 extension Manifest {
@@ -483,7 +488,7 @@ extension Manifest {
   }
 
   /// Reads `column` of `row` as a `kind` target.
-  static func target(of row: RawRow, column: String, kind: TaskKind, required: Bool) throws -> TargetReading {
+  static func target(of row: RawRow, column: String, kind: TaskKind) throws -> TargetReading {
     let labels: [String]
     switch row.cells[column] {
     case .none: labels = []
@@ -501,14 +506,14 @@ extension Manifest {
     var seen: Set<String> = []
     let cleaned = labels.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && seen.insert($0).inserted }
     guard !cleaned.isEmpty else {
-      return required ? .bad(.missingTarget, "column \"\(column)\" is empty; expected \(targetExpectation(kind))") : .absent
+      return .empty("column \"\(column)\" is empty; expected \(targetExpectation(kind))")
     }
     switch kind {
     case .classification, .multilabel:
       return .present(.labels(cleaned))
     case .regression:
       guard let value = Float(cleaned[0]), value.isFinite else {
-        return .bad(.invalidTarget, "column \"\(column)\": \"\(cleaned[0])\" is not a finite number")
+        return .invalid("column \"\(column)\": \"\(cleaned[0])\" is not a finite number")
       }
       return .present(.value(value))
     }
