@@ -17,6 +17,9 @@ public struct CSVTable: Sendable {
   public let rows: [[String]]
   /// The spreadsheet row number of `rows[0]` (2 with a header, else 1).
   public let firstRowNumber: Int
+  /// The record number of each of `rows` in the file, blank lines counted;
+  /// nil when the rows are consecutive from `firstRowNumber`.
+  private let recordNumbers: [Int]?
 
   /// Where the header comes from.
   public enum HeaderRule: Sendable {
@@ -34,6 +37,15 @@ public struct CSVTable: Sendable {
     self.header = header
     self.rows = rows
     self.firstRowNumber = firstRowNumber
+    recordNumbers = nil
+  }
+
+  init(file: String, header: [String], rows: [[String]], firstRowNumber: Int, recordNumbers: [Int]) {
+    self.file = file
+    self.header = header
+    self.rows = rows
+    self.firstRowNumber = firstRowNumber
+    self.recordNumbers = recordNumbers
   }
 
   /// Reads the table at `path` (`-`: standard input).
@@ -49,23 +61,26 @@ public struct CSVTable: Sendable {
     try parse(data: AtomicFile.readAll(path), file: path, header: header, allowsShortRows: allowsShortRows)
   }
 
-  /// Parses the bytes of a UTF-8 table (a leading byte-order mark is skipped).
-  public static func parse(data: Data, file: String, header: HeaderRule = .present, allowsShortRows: Bool = false)
-    throws -> CSVTable
-  {
+  /// Parses the bytes of a UTF-8 table (a leading byte-order mark is skipped);
+  /// `delimiter` overrides the one `file`'s name implies (standard input has no name).
+  public static func parse(
+    data: Data, file: String, header: HeaderRule = .present, allowsShortRows: Bool = false,
+    delimiter: UnicodeScalar? = nil
+  ) throws -> CSVTable {
     guard var text = String(data: data, encoding: .utf8) else {
       throw ReaderError(file: file, "is not UTF-8 text; expected a CSV table")
     }
     if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-    return try parse(text: text, file: file, header: header, allowsShortRows: allowsShortRows)
+    return try parse(text: text, file: file, header: header, allowsShortRows: allowsShortRows, delimiter: delimiter)
   }
 
-  /// Parses `text` as a table; `file` names it in errors and picks the
-  /// delimiter (tab for names ending in `.tsv`, else comma).
-  public static func parse(text: String, file: String, header: HeaderRule = .present, allowsShortRows: Bool = false)
-    throws -> CSVTable
-  {
-    let delimiter: UnicodeScalar = file.lowercased().hasSuffix(".tsv") ? "\t" : ","
+  /// Parses `text` as a table; `file` names it in errors and, unless
+  /// `delimiter` is given, picks the delimiter (tab for names ending in `.tsv`, else comma).
+  public static func parse(
+    text: String, file: String, header: HeaderRule = .present, allowsShortRows: Bool = false,
+    delimiter: UnicodeScalar? = nil
+  ) throws -> CSVTable {
+    let delimiter: UnicodeScalar = delimiter ?? (file.lowercased().hasSuffix(".tsv") ? "\t" : ",")
     let reader: CSVReader
     do {
       reader = try CSVReader(string: text, hasHeaderRow: false, delimiter: delimiter)
@@ -115,7 +130,8 @@ public struct CSVTable: Sendable {
       }
       rows.append(record.count == names.count ? record : record + Array(repeating: "", count: names.count - record.count))
     }
-    return CSVTable(file: file, header: names, rows: rows, firstRowNumber: hasHeader ? 2 : 1)
+    return CSVTable(
+      file: file, header: names, rows: rows, firstRowNumber: hasHeader ? 2 : 1, recordNumbers: dataNumbers)
   }
 
   /// The index of the column called `name`, or an error naming it.
@@ -126,8 +142,8 @@ public struct CSVTable: Sendable {
     return index
   }
 
-  /// The spreadsheet row number of `rows[row]`, for messages.
-  public func rowNumber(_ row: Int) -> Int { firstRowNumber + row }
+  /// The spreadsheet row number of `rows[row]` (blank lines before it counted), for messages.
+  public func rowNumber(_ row: Int) -> Int { recordNumbers?[row] ?? firstRowNumber + row }
 
   /// The finite number in `rows[row][column]`, or an error naming the row and column.
   public func number(row: Int, column: Int) throws -> Float {

@@ -36,6 +36,13 @@ final class CSVTableTests: XCTestCase {
     XCTAssertEqual(table.rows.map { $0[0] }, ["a, b", "say \"hi\"", "two\nlines"])
     XCTAssertEqual(try table.numbers(columns: [1]), [1, 2, 3.5])
     XCTAssertEqual(table.firstRowNumber, 2)
+    // The blank record before the last row counts, so errors name the row the file shows.
+    XCTAssertEqual(table.rows.indices.map(table.rowNumber), [2, 3, 5])
+  }
+
+  func testAnExplicitDelimiterOverridesTheName() throws {
+    let table = try CSVTable.parse(text: "a\tb\n1,5\t2\n", file: "-", delimiter: "\t")
+    XCTAssertEqual(table.rows, [["1,5", "2"]])
   }
 
   func testTabSeparatedByExtension() throws {
