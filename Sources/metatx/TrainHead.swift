@@ -1,0 +1,204 @@
+import ArgumentParser
+import Foundation
+import MetaTX
+
+extension Metatx {
+  struct TrainHead: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "train-head",
+      abstract: "Train a modality's tokenizer and a task head on a frozen (or tuned) shared encoder.",
+      discussion: """
+        The paper's recipe: the shared encoder stays frozen (gradients still flow through it \
+        to the tokenizer), only the tokenizer and a small head train; --tune-encoder trains \
+        the encoder too. --head ridge fits a closed-form linear probe on frozen embeddings. \
+        Data: a CSV/TSV/JSONL manifest (path or text column, label column), a folder of class \
+        folders, or for tabular data one CSV with --target. The task file written with -o \
+        holds everything eval and predict need.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "The inputs' modality (default: from the manifest's file names).")
+    var modality: Modality?
+
+    @Option(help: "Training data: a manifest, a class-folder root, or a table.")
+    var train: String
+
+    @Option(help: "Validation data (same forms); the best epoch on it is kept.")
+    var val: String?
+
+    @Option(help: "A metatx model file (encoder and pretrained tokenizers).")
+    var model: String?
+
+    @Option(help: "Encoder instead of a model: a safetensors file or random:PRESET.")
+    var encoder: String?
+
+    @Option(help: "Attention heads when the encoder file does not say.")
+    var heads: Int?
+
+    @Option(help: "classification, multilabel or regression.")
+    var task: TaskKind = .classification
+
+    @Option(help: "linear, mlp or ridge.")
+    var head: HeadKind = .linear
+
+    @Option(help: "Pooling: cls, mean, max or cls+mean.")
+    var pool: Pooling = .mean
+
+    @Option var epochs: Int = 10
+    @Option var batchSize: Int = 32
+    @Option var lr: Float = 1e-3
+    @Option var weightDecay: Float = 0.05
+    @Option var labelSmoothing: Float = 0
+
+    @Flag(help: "Train the encoder too (its learning rate is --lr × 0.1).")
+    var tuneEncoder = false
+
+    @Option(help: "Stop after this many epochs without validation improvement.")
+    var patience: Int?
+
+    @Option(help: "Ridge penalty for --head ridge (relative to the mean Gram diagonal).")
+    var ridgePenalty: Float = 1e-3
+
+    @Option(help: "Write one JSON line per epoch to this file.")
+    var log: String?
+
+    @Option(name: [.short, .long], help: "The task file to write.")
+    var output: String
+
+    func validate() throws {
+      if model != nil && encoder != nil { throw ValidationError("give --model or --encoder, not both") }
+      if model == nil && encoder == nil {
+        throw ValidationError("give --model MODEL or --encoder FILE|random:PRESET (the built-in default model is not trained yet)")
+      }
+      if epochs < 1 || batchSize < 1 { throw ValidationError("--epochs and --batch-size must be positive") }
+      if pool == .none { throw ValidationError("a head needs pooled embeddings: --pool cls, mean, max or cls+mean") }
+      if !(lr > 0) { throw ValidationError("--lr must be positive") }
+      if labelSmoothing < 0 || labelSmoothing >= 1 { throw ValidationError("--label-smoothing must be in [0, 1)") }
+    }
+
+    func run() throws {
+      global.apply()
+      var report = BadRowReport(policy: data.policy)
+      let trainManifest = try data.read(train, kind: task, modality: modality, requiresTarget: true, report: &report)
+      guard let first = trainManifest.entries.first else { throw ValidationError("\(train) holds no usable rows") }
+      let labels: LabelSet? = task == .regression ? nil : try LabelSet(training: trainManifest)
+      var validationManifest = try val.map {
+        try data.read($0, kind: task, modality: modality, requiresTarget: true, report: &report)
+      }
+      if let labels, let manifest = validationManifest {
+        validationManifest = try labels.keepingKnownLabels(in: manifest, report: &report)
+      }
+
+      var rng = SeededRNG(seed: global.seed)
+      let (sharedEncoder, pretrained) = try loadEncoder(rng: &rng)
+      let modalities = first.inputs.map(\.modality)
+      let tokenizers = try modalities.map { modality -> AnyTokenizer in
+        if let tokenizer = pretrained[modality] { return tokenizer }
+        let paths = trainManifest.entries.compactMap { entry -> String? in
+          switch entry.inputs[modalities.firstIndex(of: modality)!] {
+          case .file(let path, _), .tableRow(let path, _): return path
+          case .text: return nil
+          }
+        }
+        guard let tokenizer = try modality.freshTokenizer(
+          fittingTo: Array(Set(paths)).sorted(), dim: sharedEncoder.config.dim, rng: &rng)
+        else { throw ValidationError("\(modality.rawValue) inputs are token arrays; train-head needs a tokenized modality") }
+        return tokenizer
+      }
+      let trainSamples = try TaskData.samples(trainManifest, kind: task, tokenizers: tokenizers, labels: labels,
+        report: &report).map(\.sample)
+      let validationSamples = try validationManifest.map {
+        try TaskData.samples($0, kind: task, tokenizers: tokenizers, labels: labels, report: &report).map(\.sample)
+      } ?? []
+      if let summary = report.summary { global.say(summary) }
+      guard !trainSamples.isEmpty else { throw ValidationError("no training samples left") }
+
+      let outputs = labels?.count ?? trainSamples[0].target.count
+      let width = pool.outputWidth(dim: sharedEncoder.config.dim)
+      let taskHead = TaskHead(kind: head, inputWidth: width, outputs: outputs)
+      var headRng = rng.derived("head")
+      taskHead.initialise(&headRng)
+      let taskModel = TaskModel(kind: task, labels: labels?.names ?? [data.target], tokenizers: tokenizers,
+        encoder: sharedEncoder, pooling: pool, head: taskHead)
+      let options = trainingOptions()
+      global.say("training a \(head.rawValue) \(task.rawValue) head on \(trainSamples.count) samples"
+        + (validationSamples.isEmpty ? "" : ", validating on \(validationSamples.count)")
+        + "; encoder \(sharedEncoder.config) \(tuneEncoder ? "tuned" : "frozen")")
+      let records = try fit(taskModel, train: trainSamples, validation: validationSamples, options: options)
+      let record = TaskRecord(kind: task, labels: taskModel.labels, inputs: modalities, pooling: pool, head: head,
+        outputs: outputs, encoderSource: (model ?? encoder)! + (tuneEncoder ? " (tuned)" : ""), options: options,
+        epochs: records)
+      try TaskFile.write(taskModel, record: record, to: output)
+      if let best = records.last(where: \.isBest), let score = best.validationScore {
+        global.say(String(format: "best epoch %d: validation %@ %.4f", best.epoch,
+          task == .classification ? "accuracy" : "score (−loss)", score))
+      }
+      global.say("wrote \(output)")
+    }
+
+    private func trainingOptions() -> TrainingOptions {
+      var options = TrainingOptions()
+      options.epochs = epochs
+      options.batchSize = batchSize
+      options.learningRate = lr
+      options.weightDecay = weightDecay
+      options.labelSmoothing = labelSmoothing
+      options.tuneEncoder = tuneEncoder
+      options.patience = patience
+      options.ridgePenalty = ridgePenalty
+      options.seed = global.seed
+      return options
+    }
+
+    private func loadEncoder(rng: inout SeededRNG) throws -> (Encoder, [Modality: AnyTokenizer]) {
+      if let model {
+        let loaded = try Model.load(path: model)
+        return (loaded.encoder, loaded.tokenizers)
+      }
+      let source = try EncoderSource(parsing: encoder!)
+      return (try source.load(heads: heads, seed: global.seed), [:])
+    }
+
+    private func fit(
+      _ taskModel: TaskModel, train: [LabelledSample], validation: [LabelledSample], options: TrainingOptions
+    ) throws -> [EpochRecord] {
+      if head == .ridge {
+        try HeadTraining.fitRidge(taskModel, train: train, options: options)
+        return []
+      }
+      let progress = ProgressLine()
+      let logLines = try log.map { path -> FileHandle in
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+          throw ValidationError("cannot create the log file \(path)")
+        }
+        return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+      }
+      defer { try? logLines?.close() }
+      let started = Date()
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys]
+      return HeadTraining.train(taskModel, train: train, validation: validation, options: options,
+        onProgress: { step in
+          let done = Double((step.epoch - 1) * step.stepsPerEpoch + step.step)
+          let total = Double(options.epochs * step.stepsPerEpoch)
+          let remaining = Date().timeIntervalSince(started) / done * (total - done)
+          progress.show(String(format: "epoch %d/%d  step %d/%d  loss %.4f  %.1f samples/s  ETA %ds",
+            step.epoch, options.epochs, step.step, step.stepsPerEpoch, step.loss, step.samplesPerSecond,
+            Int(remaining.rounded())))
+        },
+        onEpoch: { record in
+          progress.finish()
+          var line = String(format: "epoch %d  train loss %.4f", record.epoch, record.trainLoss)
+          if let loss = record.validationLoss, let score = record.validationScore {
+            line += String(format: "  val loss %.4f  val score %.4f", loss, score)
+          }
+          global.detail(line + (record.isBest ? "  (best)" : ""))
+          if let logLines, let json = try? encoder.encode(record) {
+            logLines.write(json + Data("\n".utf8))
+          }
+        })
+    }
+  }
+}
