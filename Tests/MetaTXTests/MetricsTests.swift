@@ -125,7 +125,8 @@ final class MetricsTests: XCTestCase {
 
   func testPerfectClassification() throws {
     let scores = tensor([[3, 1, 0], [0, 2, 1], [0, 1, 5], [4, 0, 0]])
-    let report = try ClassificationReport(scores: scores, targets: [0, 1, 2, 0], classNames: ["a", "b", "c"], topK: [1, 2])
+    let report = try ClassificationReport(
+      scores: scores, targets: [0, 1, 2, 0], classNames: ["a", "b", "c"], topK: [1, 2])
     XCTAssertEqual(report.accuracy, 1)
     XCTAssertEqual(report.topK.map(\.accuracy), [1, 1])
     XCTAssertEqual(report.perClass.map(\.f1), [1, 1, 1])
@@ -221,9 +222,12 @@ final class MetricsTests: XCTestCase {
 
   func testBadInputIsRejectedWithTheRow() {
     let scores = tensor([[0.2, 0.8], [0.6, 0.4]])
-    assertThrows(try ClassificationReport(scores: scores, targets: [0, 2], classNames: ["a", "b"]), containing: "row 1: target 2")
-    assertThrows(try ClassificationReport(scores: scores, targets: [0], classNames: ["a", "b"]), containing: "1 targets")
-    assertThrows(try ClassificationReport(scores: scores, targets: [0, 1], classNames: ["a"]), containing: "1 class names")
+    assertThrows(
+      try ClassificationReport(scores: scores, targets: [0, 2], classNames: ["a", "b"]), containing: "row 1: target 2")
+    assertThrows(
+      try ClassificationReport(scores: scores, targets: [0], classNames: ["a", "b"]), containing: "1 targets")
+    assertThrows(
+      try ClassificationReport(scores: scores, targets: [0, 1], classNames: ["a"]), containing: "1 class names")
     assertThrows(
       try ClassificationReport(scores: tensor([[0.2, 0.8], [.nan, 0.4]]), targets: [0, 1], classNames: ["a", "b"]),
       containing: "row 1: score nan")
@@ -249,7 +253,8 @@ final class MetricsTests: XCTestCase {
     let lines = report.table().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     let header = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("class ") })
     let classLines = lines[header...].prefix(2 + 4)
-    XCTAssertEqual(Set(classLines.map(\.count)).count, 1, "per-class lines differ in width:\n\(classLines.joined(separator: "\n"))")
+    XCTAssertEqual(
+      Set(classLines.map(\.count)).count, 1, "per-class lines differ in width:\n\(classLines.joined(separator: "\n"))")
     XCTAssertTrue(classLines.contains { $0.hasPrefix("cat ") && $0.contains("0.6667") })
     XCTAssertTrue(lines.contains { $0.hasPrefix("macro avg") && $0.contains("0.3889") })
     XCTAssertTrue(lines.contains { $0.hasPrefix("accuracy") && $0.hasSuffix("0.5000") })

@@ -2,9 +2,10 @@ import Foundation
 import Kernels
 
 // Evaluation metrics for the four task kinds: single-label classification, multi-label
-// classification, regression and cross-modal retrieval. Every metric is defined as the
-// scikit-learn function named in its doc comment (golden values in `MetricsTests`, generated
-// by `Scripts/reference/metrics_golden.py`). Sums run in Double; inputs are Float tensors.
+// classification, regression and cross-modal retrieval. Each classification and regression metric
+// is the scikit-learn function named in its doc comment, retrieval follows open_clip (golden values
+// in `MetricsTests`, written by `Scripts/reference/metrics_golden.py`). Sums run in Double; inputs
+// are Float tensors.
 
 /// Evaluation input that does not fit the metric: a shape mismatch, a target outside the classes,
 /// a non-finite score.
@@ -82,12 +83,13 @@ public enum ClassificationMetrics {
   /// - Parameter scores: `[N, C]`.
   /// - Returns: `N` class indices.
   public static func predictedClasses(scores: Tensor) -> [Int] {
-    precondition(scores.rank == 2, "predictedClasses: scores must be [N, C], got \(scores.shape)")
+    precondition(
+      scores.rank == 2 && scores.shape[1] > 0, "predictedClasses: scores must be [N, C > 0], got \(scores.shape)")
     let (rows, classes) = (scores.shape[0], scores.shape[1])
     return (0..<rows).map { row in
       let start = scores.data + row * classes
       var best = 0
-      for c in 1..<max(classes, 1) where start[c] > start[best] { best = c }
+      for c in 1..<classes where start[c] > start[best] { best = c }
       return best
     }
   }
@@ -352,7 +354,8 @@ public struct MultiLabelReport: MetricsReport, Equatable, Sendable {
       pooledSupport += support
       return Label(
         averagePrecision: averagePrecisions[label],
-        scores: ClassScores(name: labelNames[label], truePositives: truePositives, predicted: predicted, support: support))
+        scores: ClassScores(
+          name: labelNames[label], truePositives: truePositives, predicted: predicted, support: support))
     }
     let pooled = ClassScores(
       name: "micro", truePositives: pooledTruePositives, predicted: pooledPredicted, support: pooledSupport)

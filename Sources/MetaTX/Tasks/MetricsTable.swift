@@ -74,7 +74,8 @@ extension ClassificationReport {
       ])
     }
     for (name, average) in [("macro avg", macro), ("weighted avg", weighted)] {
-      classes.append([name, formatMetric(average.precision), formatMetric(average.recall), formatMetric(average.f1), "", ""])
+      classes.append(
+        [name, formatMetric(average.precision), formatMetric(average.recall), formatMetric(average.f1), "", ""])
     }
 
     var sections = [summary.rendered(), classes.rendered()]
@@ -110,7 +111,8 @@ extension MultiLabelReport {
       ])
     }
     for (name, average) in [("micro avg", micro), ("macro avg", macro)] {
-      labels.append([name, "", formatMetric(average.precision), formatMetric(average.recall), formatMetric(average.f1), "", ""])
+      labels.append(
+        [name, "", formatMetric(average.precision), formatMetric(average.recall), formatMetric(average.f1), "", ""])
     }
     var sections = [summary.rendered(), labels.rendered()]
     if !labelsWithoutPositives.isEmpty {
