@@ -15,69 +15,64 @@ public struct LabelledSample {
   }
 }
 
-/// Tokenizers → shared encoder → pooling → head: the model a task trains.
+/// Tokenizers → shared encoder → pooling: one embedding per sample.
 ///
 /// Several inputs (e.g. an image and its caption) are tokenized separately
 /// and their sequences concatenated before the encoder, as in the paper's demo.
-public final class TaskModel {
-  public let kind: TaskKind
-  /// Class names (classification, multi-label) or target names (regression).
-  public let labels: [String]
+/// Used alone by `embed`, and under a head by `TaskModel`.
+public final class SampleEncoder {
   public let inputs: [Modality]
   public let tokenizers: [AnyTokenizer]
   public let encoder: Encoder
   public let pooling: Pooling
-  public let head: TaskHead
+  /// L2-normalise each pooled embedding (embedding output only; heads see raw pooled vectors).
+  public var normalizesEmbeddings = false
   private var last: ForwardState?
 
-  public init(
-    kind: TaskKind, labels: [String], tokenizers: [AnyTokenizer], encoder: Encoder, pooling: Pooling,
-    head: TaskHead
-  ) {
-    precondition(!tokenizers.isEmpty, "a task model needs at least one input")
+  public init(tokenizers: [AnyTokenizer], encoder: Encoder, pooling: Pooling) {
+    precondition(!tokenizers.isEmpty, "an encoder pipeline needs at least one input")
     precondition(tokenizers.allSatisfy { $0.dim == encoder.config.dim }, "tokenizer widths must equal the encoder's dim")
-    precondition(pooling != .none, "a task head needs pooled embeddings")
-    precondition(head.inputWidth == pooling.outputWidth(dim: encoder.config.dim), "head width ≠ pooled width")
-    self.kind = kind
-    self.labels = labels
-    self.inputs = tokenizers.map(\.modality)
+    precondition(pooling != .none, "pooled embeddings need a pooling other than none")
+    inputs = tokenizers.map(\.modality)
     self.tokenizers = tokenizers
     self.encoder = encoder
     self.pooling = pooling
-    self.head = head
   }
 
   /// The width of one pooled embedding.
   public var embeddingWidth: Int { pooling.outputWidth(dim: encoder.config.dim) }
 
-  /// Every parameter set that can train, in a fixed order: tokenizers, encoder, head.
-  public var parameterSets: [ParameterSet] { tokenizers.map(\.parameters) + [encoder.parameters, head.parameters] }
-
-  /// Pooled embeddings `[B, W]` of a batch (no activations kept).
+  /// Pooled embeddings `[B, W]` of a batch (no activations kept), L2-normalised
+  /// when `normalizesEmbeddings`.
   public func embed(_ batch: [[AnySample]], rng: inout SeededRNG) -> Tensor {
-    let state = encode(batch, training: false, keepActivations: false, rng: &rng)
+    let pooled = encode(batch, training: false, keepActivations: false, rng: &rng).pooled
+    if normalizesEmbeddings {
+      let width = embeddingWidth
+      for row in 0..<batch.count {
+        let vector = pooled.data + row * width
+        let norm = (0..<width).reduce(Float(0)) { $0 + vector[$1] * vector[$1] }.squareRoot()
+        if norm > 0 { for c in 0..<width { vector[c] /= norm } }
+      }
+    }
+    return pooled
+  }
+
+  /// Pooled embeddings `[B, W]`; with `keepActivations`, `backward` may follow.
+  public func forward(_ batch: [[AnySample]], training: Bool, keepActivations: Bool, rng: inout SeededRNG) -> Tensor {
+    let state = encode(batch, training: training, keepActivations: keepActivations, rng: &rng)
+    last = state
     return state.pooled
   }
 
-  /// Head outputs `[B, K]` (logits or values). With `training`, tokenizers use
-  /// their training randomness and everything needed for `backward` is kept.
-  public func forward(_ batch: [[AnySample]], training: Bool, rng: inout SeededRNG) -> Tensor {
-    let state = encode(batch, training: training, keepActivations: training, rng: &rng)
-    last = state
-    return head.forward(state.pooled.data, batch: batch.count)
-  }
-
-  /// Backpropagates `dOutputs` `[B, K]` through the head, pooling, encoder
-  /// (frozen or not) and tokenizers of the last training `forward`,
-  /// accumulating into every trainable parameter set.
-  public func backward(_ dOutputs: UnsafePointer<Float>) {
+  /// Backpropagates `dPooled` `[B, W]` through pooling, the encoder (frozen or
+  /// not) and the tokenizers of the last `forward` that kept activations.
+  public func backward(_ dPooled: UnsafePointer<Float>) {
     guard let state = last, state.keptActivations else {
-      preconditionFailure("TaskModel.backward needs a training forward first")
+      preconditionFailure("SampleEncoder.backward needs a forward with keepActivations first")
     }
-    let dPooled = head.backward(dOutputs)
     let dim = encoder.config.dim
     let dTokens = Tensor(shape: [state.batch, state.count, dim])
-    pooling.backward(dTokens: dTokens.data, dOutput: dPooled.data, tokens: state.encoded.data,
+    pooling.backward(dTokens: dTokens.data, dOutput: dPooled, tokens: state.encoded.data,
       keyMask: state.mask.data, batch: state.batch, count: state.count, dim: dim)
     let dInput = encoder.backward(dTokens.data)
     var offset = 0
@@ -137,5 +132,55 @@ public final class TaskModel {
     /// `[B, W]` pooled embeddings.
     let pooled: Tensor
     let keptActivations: Bool
+  }
+}
+
+/// Tokenizers → shared encoder → pooling → head: the model a task trains.
+public final class TaskModel {
+  public let kind: TaskKind
+  /// Class names (classification, multi-label) or target names (regression).
+  public let labels: [String]
+  public let sampleEncoder: SampleEncoder
+  public let head: TaskHead
+
+  public init(
+    kind: TaskKind, labels: [String], tokenizers: [AnyTokenizer], encoder: Encoder, pooling: Pooling,
+    head: TaskHead
+  ) {
+    let sampleEncoder = SampleEncoder(tokenizers: tokenizers, encoder: encoder, pooling: pooling)
+    precondition(head.inputWidth == sampleEncoder.embeddingWidth, "head width ≠ pooled width")
+    self.kind = kind
+    self.labels = labels
+    self.sampleEncoder = sampleEncoder
+    self.head = head
+  }
+
+  public var inputs: [Modality] { sampleEncoder.inputs }
+  public var tokenizers: [AnyTokenizer] { sampleEncoder.tokenizers }
+  public var encoder: Encoder { sampleEncoder.encoder }
+  public var pooling: Pooling { sampleEncoder.pooling }
+  public var embeddingWidth: Int { sampleEncoder.embeddingWidth }
+
+  /// Every parameter set that can train, in a fixed order: tokenizers, encoder, head.
+  public var parameterSets: [ParameterSet] { tokenizers.map(\.parameters) + [encoder.parameters, head.parameters] }
+
+  /// Pooled embeddings `[B, W]` of a batch (no activations kept).
+  public func embed(_ batch: [[AnySample]], rng: inout SeededRNG) -> Tensor {
+    sampleEncoder.forward(batch, training: false, keepActivations: false, rng: &rng)
+  }
+
+  /// Head outputs `[B, K]` (logits or values). With `training`, tokenizers use
+  /// their training randomness and everything needed for `backward` is kept.
+  public func forward(_ batch: [[AnySample]], training: Bool, rng: inout SeededRNG) -> Tensor {
+    let pooled = sampleEncoder.forward(batch, training: training, keepActivations: training, rng: &rng)
+    return head.forward(pooled.data, batch: batch.count)
+  }
+
+  /// Backpropagates `dOutputs` `[B, K]` through the head and the sample
+  /// encoder of the last training `forward`, accumulating into every
+  /// trainable parameter set.
+  public func backward(_ dOutputs: UnsafePointer<Float>) {
+    let dPooled = head.backward(dOutputs)
+    sampleEncoder.backward(dPooled.data)
   }
 }
