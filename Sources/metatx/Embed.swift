@@ -4,20 +4,27 @@ import MetaTX
 
 extension Pooling: ExpressibleByArgument {}
 extension Modality: ExpressibleByArgument {}
+extension EmbeddingFormat: ExpressibleByArgument {}
 
 extension Metatx {
   struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Run the encoder on an input and write its contextual tokens or pooled embedding.",
+      abstract: "One embedding per input: tokenizer → shared encoder → pooling.",
       discussion: """
-        With --modality tokens, the input is a float32 .npy of token embeddings, [N, D] or \
-        [B, N, D], with D the encoder's width. The output is a .npy: the tokens ([.., N, D]) \
-        with --pool none, else one embedding per sequence.
+        Inputs are files (a file may hold several samples: text lines, table rows), - for \
+        standard input, or --data MANIFEST (several input columns are concatenated before the \
+        encoder). Output: JSON lines {"id", "embedding"} on standard output by default, or \
+        --format npy|csv|tsv; npy writes a sidecar .json with the ids and settings. Streaming \
+        formats use constant memory on inputs of any length.
+
+        --modality tokens takes a float32 .npy of token embeddings ([N, D] or [B, N, D]) and \
+        writes a .npy: the contextual tokens with --pool none, else one embedding per sequence.
         """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var data: DataOptions
 
-    @Option(help: "The input's modality (default: detected from the file name).")
+    @Option(help: "The inputs' modality (default: detected from the first file name).")
     var modality: Modality?
 
     @Option(help: "A metatx model file (encoder and tokenizers).")
@@ -32,68 +39,149 @@ extension Metatx {
     @Option(help: "Pooling: \(Pooling.allCases.map(\.rawValue).joined(separator: ", ")).")
     var pool: Pooling = .mean
 
-    @Option(name: .long, help: "Sequences per encoder pass (bounds memory).")
+    @Flag(help: "L2-normalise each embedding.")
+    var normalize = false
+
+    @Option(help: "Output format: jsonl, npy, csv, tsv (default: from the -o extension, else jsonl; npy for --modality tokens).")
+    var format: EmbeddingFormat?
+
+    /// The format asked for, else the one the output file's extension names.
+    private var chosenFormat: EmbeddingFormat? {
+      format ?? EmbeddingFormat.allCases.first { output.lowercased().hasSuffix(".\($0.rawValue)") }
+    }
+
+    @Option(name: .long, help: "Samples per encoder pass (bounds memory).")
     var batchSize: Int = 32
 
-    @Option(name: [.short, .long], help: "Output .npy file, or - for standard output.")
+    @Option(name: .customLong("data"), help: "A manifest of inputs (paths or inline text; targets not needed).")
+    var dataPath: String?
+
+    @Option(name: [.short, .long], help: "Output file, or - for standard output.")
     var output: String = "-"
 
-    @Argument(help: "Input file, or - for standard input.")
-    var input: String
+    @Argument(help: "Input files, or - for standard input.")
+    var files: [String] = []
 
     func validate() throws {
       if let heads, heads < 1 { throw ValidationError("--heads must be at least 1, got \(heads)") }
       if model != nil && encoder != nil { throw ValidationError("give --model or --encoder, not both") }
+      if model == nil && encoder == nil {
+        throw ValidationError("give --model MODEL or --encoder FILE|random:PRESET (the built-in default model is not trained yet)")
+      }
       if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-      if output == "-" && standardOutputIsTerminal {
+      if files.isEmpty == (dataPath == nil) { throw ValidationError("give input files or --data MANIFEST (one of them)") }
+      let writesNPY = chosenFormat == .npy
+        || (chosenFormat == nil && (modality ?? files.first.flatMap(Modality.detect(path:))) == .tokens)
+      if writesNPY && output == "-" && standardOutputIsTerminal {
         throw ValidationError("refusing to write binary .npy to a terminal; give -o FILE or redirect standard output")
       }
     }
 
     func run() throws {
       global.apply()
-      let chosen = modality ?? Modality.detect(path: input) ?? (input == "-" ? .tokens : nil)
-      guard let chosen else {
-        throw ValidationError("cannot tell the modality of \(input) from its name; give --modality")
+      let chosen = modality ?? files.first.flatMap(Modality.detect(path:)) ?? (files == ["-"] ? .tokens : nil)
+      if chosen == .tokens {
+        try embedTokenArrays()
+        return
       }
       var rng = SeededRNG(seed: global.seed)
-      let (model, tokenizer) = try loadModel(modality: chosen, rng: &rng)
-      let embedded: NPYArray
-      if let tokenizer {
-        guard pool != .none else {
-          throw ValidationError("--pool none is for --modality tokens; \(chosen.rawValue) inputs give pooled embeddings")
+      let (sharedEncoder, stored) = try loadEncoder()
+      if let dataPath {
+        var report = BadRowReport(policy: data.policy)
+        let manifest = try data.read(dataPath, kind: .classification, modality: chosen, requiresTarget: false,
+          report: &report)
+        guard let first = manifest.entries.first else { throw ValidationError("\(dataPath) holds no usable rows") }
+        let pipeline = try makePipeline(first.inputs.map(\.modality), encoder: sharedEncoder, stored: stored,
+          fitting: manifest.entries.flatMap { $0.inputs.compactMap(\.filePath) }, rng: &rng)
+        let writer = try makeWriter(width: pipeline.embeddingWidth, inputs: pipeline.inputs)
+        for start in stride(from: 0, to: manifest.entries.count, by: batchSize) {
+          let chunk = Manifest(file: manifest.file, kind: manifest.kind,
+            entries: Array(manifest.entries[start..<min(manifest.entries.count, start + batchSize)]))
+          let decoded = try TaskData.samples(chunk, kind: .classification, tokenizers: pipeline.tokenizers,
+            labels: nil, report: &report)
+          guard !decoded.isEmpty else { continue }
+          let embeddings = pipeline.embed(decoded.map(\.sample.inputs), rng: &rng)
+          try writer.append(ids: decoded.map(\.entry.location.description), embeddings: embeddings.data)
         }
-        embedded = try FileEmbedding.embed(
-          paths: [input], tokenizer: tokenizer, encoder: model, pooling: pool, filesPerPass: batchSize, rng: &rng)
-      } else {
-        embedded = try TokenEmbedding.embed(
-          NPYArray.read(path: input), file: input, encoder: model, pooling: pool, batchSize: batchSize)
+        try writer.finish()
+        if let summary = report.summary { global.say(summary) }
+        return
       }
+      guard let chosen else {
+        throw ValidationError("cannot tell the modality of \(files[0]) from its name; give --modality")
+      }
+      let pipeline = try makePipeline([chosen], encoder: sharedEncoder, stored: stored, fitting: files, rng: &rng)
+      let writer = try makeWriter(width: pipeline.embeddingWidth, inputs: pipeline.inputs)
+      var pendingIDs: [String] = []
+      var pending: [[AnySample]] = []
+      func flush() throws {
+        guard !pending.isEmpty else { return }
+        let embeddings = pipeline.embed(pending, rng: &rng)
+        try writer.append(ids: pendingIDs, embeddings: embeddings.data)
+        pending.removeAll(keepingCapacity: true)
+        pendingIDs.removeAll(keepingCapacity: true)
+      }
+      for file in files {
+        let samples = try pipeline.tokenizers[0].read(path: file)
+        for (index, sample) in samples.enumerated() {
+          pendingIDs.append(samples.count == 1 ? file : "\(file)#\(index + 1)")
+          pending.append([sample])
+          if pending.count == batchSize { try flush() }
+        }
+      }
+      try flush()
+      try writer.finish()
+    }
+
+    /// The `tokens` pass-through: token arrays in, a `.npy` out.
+    private func embedTokenArrays() throws {
+      guard files.count == 1 else { throw ValidationError("--modality tokens takes one .npy input") }
+      guard (chosenFormat ?? .npy) == .npy else { throw ValidationError("--modality tokens writes .npy (--format npy)") }
+      let (sharedEncoder, _) = try loadEncoder()
+      let embedded = try TokenEmbedding.embed(
+        NPYArray.read(path: files[0]), file: files[0], encoder: sharedEncoder, pooling: pool, batchSize: batchSize)
       try embedded.write(to: output)
       global.detail("wrote \(embedded.shape) to \(output)")
     }
 
-    /// The encoder, and the modality's tokenizer (nil for `tokens`): from the
-    /// model file, or an encoder file / random preset with a freshly initialised
-    /// tokenizer fitted to the input.
-    private func loadModel(modality: Modality, rng: inout SeededRNG) throws -> (Encoder, AnyTokenizer?) {
-      if let modelPath = self.model {
-        let model = try Model.load(path: modelPath)
-        global.detail("model \(modelPath): encoder \(model.encoder.config)")
-        guard modality.tokenizerType == nil || model.tokenizers[modality] != nil else {
-          throw ValidationError("\(modelPath) has no \(modality.rawValue) tokenizer")
-        }
-        return (model.encoder, model.tokenizers[modality])
+    private func loadEncoder() throws -> (Encoder, [Modality: AnyTokenizer]) {
+      if let model {
+        let loaded = try Model.load(path: model)
+        global.detail("model \(model): encoder \(loaded.encoder.config)")
+        return (loaded.encoder, loaded.tokenizers)
       }
-      guard let encoder else { throw ValidationError("give --model or --encoder") }
-      let source = try EncoderSource(parsing: encoder)
+      let source = try EncoderSource(parsing: encoder!)
       let loaded = try source.load(heads: heads, seed: global.seed)
       global.detail("encoder \(source): \(loaded.config)")
-      let tokenizer = try modality.freshTokenizer(fittingTo: [input], dim: loaded.config.dim, rng: &rng)
-      if tokenizer != nil {
-        global.say("note: no --model given, so the \(modality.rawValue) tokenizer is untrained (seeded initialisation)")
+      return (loaded, [:])
+    }
+
+    /// The model's tokenizers where it has them, else fresh ones fitted to the inputs.
+    private func makePipeline(
+      _ modalities: [Modality], encoder: Encoder, stored: [Modality: AnyTokenizer], fitting paths: [String],
+      rng: inout SeededRNG
+    ) throws -> SampleEncoder {
+      guard pool != .none else {
+        throw ValidationError("--pool none is for --modality tokens; other inputs give pooled embeddings")
       }
-      return (loaded, tokenizer)
+      let tokenizers = try modalities.map { modality -> AnyTokenizer in
+        if let tokenizer = stored[modality] { return tokenizer }
+        guard let fresh = try modality.freshTokenizer(fittingTo: paths, dim: encoder.config.dim, rng: &rng) else {
+          throw ValidationError("\(modality.rawValue) inputs cannot be mixed with other inputs")
+        }
+        global.say("note: no trained \(modality.rawValue) tokenizer, so a seeded untrained one is used")
+        return fresh
+      }
+      let pipeline = SampleEncoder(tokenizers: tokenizers, encoder: encoder, pooling: pool)
+      pipeline.normalizesEmbeddings = normalize
+      return pipeline
+    }
+
+    private func makeWriter(width: Int, inputs: [Modality]) throws -> EmbeddingWriter {
+      try EmbeddingWriter(format: chosenFormat ?? .jsonl, path: output, width: width, settings: [
+        "pooling": pool.rawValue, "normalized": String(normalize), "inputs": inputs.map(\.rawValue).joined(separator: ","),
+        "model": model ?? encoder ?? "", "metatx_version": metatxVersion,
+      ])
     }
   }
 }

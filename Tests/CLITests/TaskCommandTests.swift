@@ -102,4 +102,41 @@ final class TaskCommandTests: XCTestCase {
     XCTAssertNotEqual(noModel.status, 0)
     XCTAssertTrue(noModel.standardError.contains("absent.safetensors: cannot open"), noModel.standardError)
   }
+
+  func testEmbedWritesOneEmbeddingPerInputInOrderInEveryFormat() throws {
+    let encoder = try writeSmallEncoder()
+    let captions = path("captions.txt")
+    try Data("a photo of a cat\na photo of a dog\n".utf8).write(to: URL(fileURLWithPath: captions))
+    let jsonl = try runMetatx(["embed", "--encoder", encoder, "--normalize", captions])
+    XCTAssertEqual(jsonl.status, 0, jsonl.standardError)
+    let lines = jsonl.outputText.split(separator: "\n")
+    XCTAssertEqual(lines.count, 2)
+    let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
+    XCTAssertEqual(first["id"] as? String, "\(captions)#1")
+    let vector = (first["embedding"] as! [Double])
+    XCTAssertEqual(vector.count, 16)
+    XCTAssertEqual(vector.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-4, "--normalize gives unit vectors")
+
+    let manifest = path("texts.csv")
+    try Data("text\n\"a cat, sitting\"\na dog\nthe sea\n".utf8).write(to: URL(fileURLWithPath: manifest))
+    let npyPath = path("texts.npy")
+    let npy = try runMetatx(["embed", "--encoder", encoder, "--modality", "text", "--data", manifest, "-o", npyPath])
+    XCTAssertEqual(npy.status, 0, npy.standardError)
+    XCTAssertEqual(try NPYArray.read(path: npyPath).shape, [3, 16])
+    let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("texts.json")))) as! [String: Any]
+    XCTAssertEqual((sidecar["ids"] as! [String]).count, 3)
+    XCTAssertEqual((sidecar["settings"] as! [String: String])["pooling"], "mean")
+
+    let csv = try runMetatx(["embed", "--encoder", encoder, "--format", "csv", "--modality", "text", "-"],
+      input: Data("hello\nworld\n".utf8))
+    XCTAssertEqual(csv.status, 0, csv.standardError)
+    let rows = csv.outputText.split(separator: "\n")
+    XCTAssertEqual(rows.count, 3, "header and two rows")
+    XCTAssertTrue(rows[0].hasPrefix("id,e0,e1"))
+    XCTAssertEqual(rows[1].split(separator: ",").count, 17)
+
+    let failed = try runMetatx(["embed", "--encoder", encoder, "--modality", "text", path("absent.txt"), "-o", path("out.jsonl")])
+    XCTAssertNotEqual(failed.status, 0)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.jsonl")), "no partial output")
+  }
 }

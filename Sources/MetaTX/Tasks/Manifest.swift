@@ -41,6 +41,14 @@ public enum ManifestInput: Equatable, Sendable {
   /// table at `path`, for tabular tasks where the table is its own manifest.
   case tableRow(path: String, index: Int)
 
+  /// The file this input reads, if any (for fitting tokenizer statistics).
+  public var filePath: String? {
+    switch self {
+    case .file(let path, _), .tableRow(let path, _): path
+    case .text: nil
+    }
+  }
+
   /// The tokenizer this input goes through.
   public var modality: Modality {
     switch self {
