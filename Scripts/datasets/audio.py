@@ -72,7 +72,7 @@ def band_features(path, bands=32, segments=8):
     samples = np.pad(samples, (0, max(0, frame + (count - 1) * hop - len(samples))))
     frames = np.stack([samples[i * hop: i * hop + frame] for i in range(count)]) * np.hanning(frame)
     power = np.abs(np.fft.rfft(frames, n=1024)) ** 2
-    top = int(8000 / rate * 1024)
+    top = bands * int(8000 / rate * 1024 / bands)
     energy = np.log(power[:, :top].reshape(count, bands, -1).sum(axis=2) + 1e-10)
     loudness = energy.max(axis=1)
     energy = energy[loudness >= loudness.max() - np.log(1e4)]

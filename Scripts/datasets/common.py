@@ -92,6 +92,6 @@ def logistic_baseline(train_x, train_y, test_x, test_y, method):
 def write_baseline(folder, baseline):
     """Writes `baseline.json` (`{"metric", "value", "method"}`)."""
     with open(os.path.join(folder, "baseline.json"), "w", encoding="utf-8") as handle:
-        json.dump(baseline, handle, indent=2)
+        json.dump(baseline, handle, indent=2, ensure_ascii=False)
         handle.write("\n")
 
