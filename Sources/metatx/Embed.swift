@@ -85,15 +85,15 @@ extension Metatx {
         return
       }
       var rng = SeededRNG(seed: global.seed)
-      let (sharedEncoder, stored) = try loadEncoder()
+      let (sharedEncoder, stored, sharedSpace) = try loadEncoder()
       if let dataPath {
         var report = BadRowReport(policy: data.policy)
         let manifest = try data.read(dataPath, kind: .classification, modality: chosen, requiresTarget: false,
           report: &report)
         guard let first = manifest.entries.first else { throw ValidationError("\(dataPath) holds no usable rows") }
         let pipeline = try makePipeline(first.inputs.map(\.modality), encoder: sharedEncoder, stored: stored,
-          fitting: manifest.entries.flatMap { $0.inputs.compactMap(\.filePath) }, rng: &rng)
-        let writer = try makeWriter(width: pipeline.embeddingWidth, inputs: pipeline.inputs)
+          fitting: manifest.entries.flatMap { $0.inputs.compactMap(\.filePath) }, pooling: pool, rng: &rng)
+        let writer = try makeWriter(width: pipeline.embeddingWidth, inputs: pipeline.inputs, shared: false)
         for start in stride(from: 0, to: manifest.entries.count, by: batchSize) {
           let chunk = Manifest(file: manifest.file, kind: manifest.kind,
             entries: Array(manifest.entries[start..<min(manifest.entries.count, start + batchSize)]))
@@ -110,13 +110,19 @@ extension Metatx {
       guard let chosen else {
         throw ValidationError("cannot tell the modality of \(files[0]) from its name; give --modality")
       }
-      let pipeline = try makePipeline([chosen], encoder: sharedEncoder, stored: stored, fitting: files, rng: &rng)
-      let writer = try makeWriter(width: pipeline.embeddingWidth, inputs: pipeline.inputs)
+      // A pretrained model embeds into its shared space: its pooling, its
+      // projection, unit length — comparable across modalities.
+      let space = sharedSpace.flatMap { $0.projections.modalities.contains(chosen) ? $0 : nil }
+      let pipeline = try makePipeline([chosen], encoder: sharedEncoder, stored: stored, fitting: files,
+        pooling: space?.pooling ?? pool, rng: &rng)
+      let writer = try makeWriter(width: space?.projections.embeddingWidth ?? pipeline.embeddingWidth,
+        inputs: pipeline.inputs, shared: space != nil)
       var pendingIDs: [String] = []
       var pending: [[AnySample]] = []
       func flush() throws {
         guard !pending.isEmpty else { return }
-        let embeddings = pipeline.embed(pending, rng: &rng)
+        let pooled = pipeline.embed(pending, rng: &rng)
+        let embeddings = space.map { $0.projections.embed(pooled, modality: chosen) } ?? pooled
         try writer.append(ids: pendingIDs, embeddings: embeddings.data)
         pending.removeAll(keepingCapacity: true)
         pendingIDs.removeAll(keepingCapacity: true)
@@ -137,29 +143,32 @@ extension Metatx {
     private func embedTokenArrays() throws {
       guard files.count == 1 else { throw ValidationError("--modality tokens takes one .npy input") }
       guard (chosenFormat ?? .npy) == .npy else { throw ValidationError("--modality tokens writes .npy (--format npy)") }
-      let (sharedEncoder, _) = try loadEncoder()
+      let (sharedEncoder, _, _) = try loadEncoder()
       let embedded = try TokenEmbedding.embed(
         NPYArray.read(path: files[0]), file: files[0], encoder: sharedEncoder, pooling: pool, batchSize: batchSize)
       try embedded.write(to: output)
       global.detail("wrote \(embedded.shape) to \(output)")
     }
 
-    private func loadEncoder() throws -> (Encoder, [Modality: AnyTokenizer]) {
+    /// A pretrained model's shared space: its projections and the pooling they were trained on.
+    private typealias SharedSpace = (projections: ContrastiveProjections, pooling: Pooling)
+
+    private func loadEncoder() throws -> (Encoder, [Modality: AnyTokenizer], SharedSpace?) {
       if let model {
         let loaded = try Model.load(path: model)
         global.detail("model \(model): encoder \(loaded.encoder.config)")
-        return (loaded.encoder, loaded.tokenizers)
+        return (loaded.encoder, loaded.tokenizers, loaded.projections)
       }
       let source = try EncoderSource(parsing: encoder!)
       let loaded = try source.load(heads: heads, seed: global.seed)
       global.detail("encoder \(source): \(loaded.config)")
-      return (loaded, [:])
+      return (loaded, [:], nil)
     }
 
     /// The model's tokenizers where it has them, else fresh ones fitted to the inputs.
     private func makePipeline(
       _ modalities: [Modality], encoder: Encoder, stored: [Modality: AnyTokenizer], fitting paths: [String],
-      rng: inout SeededRNG
+      pooling: Pooling, rng: inout SeededRNG
     ) throws -> SampleEncoder {
       guard pool != .none else {
         throw ValidationError("--pool none is for --modality tokens; other inputs give pooled embeddings")
@@ -172,15 +181,16 @@ extension Metatx {
         global.say("note: no trained \(modality.rawValue) tokenizer, so a seeded untrained one is used")
         return fresh
       }
-      let pipeline = SampleEncoder(tokenizers: tokenizers, encoder: encoder, pooling: pool)
+      let pipeline = SampleEncoder(tokenizers: tokenizers, encoder: encoder, pooling: pooling)
       pipeline.normalizesEmbeddings = normalize
       return pipeline
     }
 
-    private func makeWriter(width: Int, inputs: [Modality]) throws -> EmbeddingWriter {
+    private func makeWriter(width: Int, inputs: [Modality], shared: Bool) throws -> EmbeddingWriter {
       try EmbeddingWriter(format: chosenFormat ?? .jsonl, path: output, width: width, settings: [
-        "pooling": pool.rawValue, "normalized": String(normalize), "inputs": inputs.map(\.rawValue).joined(separator: ","),
-        "model": model ?? encoder ?? "", "metatx_version": metatxVersion,
+        "pooling": pool.rawValue, "normalized": String(normalize || shared), "shared_space": String(shared),
+        "inputs": inputs.map(\.rawValue).joined(separator: ","), "model": model ?? encoder ?? "",
+        "metatx_version": metatxVersion,
       ])
     }
   }

@@ -12,6 +12,6 @@ struct Metatx: ParsableCommand {
       standard output, messages to standard error; `-` stands for stdin/stdout.
       """,
     version: metatxVersion,
-    subcommands: [Embed.self, Tokenize.self, TrainHead.self, Eval.self, Predict.self]
+    subcommands: [Embed.self, Tokenize.self, TrainHead.self, Eval.self, Predict.self, Pretrain.self]
   )
 }

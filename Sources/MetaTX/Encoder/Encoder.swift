@@ -21,10 +21,21 @@ public final class Encoder {
   }
 
   /// An encoder whose parameters are all zero (to be loaded from a file).
-  public init(config: EncoderConfig) {
+  public convenience init(config: EncoderConfig) {
     precondition(config.problem == nil, config.problem ?? "")
+    self.init(config: config, parameters: ParameterSet(Encoder.specs(config)))
+  }
+
+  /// A second view of `other`: the same parameters and gradients, its own
+  /// activations. Two inputs of a contrastive pair go through two such views
+  /// of the one shared encoder, so both forward passes can be kept for
+  /// backward; their parameter gradients add up in the shared buffers.
+  public convenience init(sharingParametersWith other: Encoder) {
+    self.init(config: other.config, parameters: other.parameters)
+  }
+
+  private init(config: EncoderConfig, parameters: ParameterSet) {
     self.config = config
-    let parameters = ParameterSet(Encoder.specs(config))
     self.parameters = parameters
     blocks = (0..<config.depth).map { TransformerBlock(index: $0, config: config, parameters: parameters) }
   }

@@ -18,6 +18,9 @@ public final class Model {
 
   public let encoder: Encoder
   public private(set) var tokenizers: [Modality: AnyTokenizer]
+  /// The shared embedding space of a pretrained model, with the pooling its
+  /// projections were trained on; nil for a plain encoder + tokenizers.
+  public var projections: (projections: ContrastiveProjections, pooling: Pooling)?
 
   public init(encoder: Encoder, tokenizers: [AnyTokenizer] = []) {
     self.encoder = encoder
@@ -47,6 +50,12 @@ public final class Model {
     for modality in tokenizers.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
       try tokenizers[modality]!.add(to: &writer, metadata: &metadata)
     }
+    if let (projections, pooling) = projections {
+      projections.parameters.add(to: &writer, prefix: "")
+      let record = ContrastiveProjections.Record(modalities: projections.modalities, inputWidth: projections.inputWidth,
+        embeddingWidth: projections.embeddingWidth, pooling: pooling)
+      metadata["projections"] = String(decoding: try JSONEncoder().encode(record), as: UTF8.self)
+    }
     try writer.write(to: path, metadata: metadata)
   }
 
@@ -75,6 +84,15 @@ public final class Model {
         }
         model.add(tokenizer)
       }
+    }
+    if let json = file.metadata["projections"] {
+      guard let record = try? JSONDecoder().decode(ContrastiveProjections.Record.self, from: Data(json.utf8)) else {
+        throw ReaderError(file: file.file, "the projections description is unreadable")
+      }
+      let projections = ContrastiveProjections(modalities: record.modalities, inputWidth: record.inputWidth,
+        embeddingWidth: record.embeddingWidth)
+      try projections.parameters.load(from: file, prefix: "")
+      model.projections = (projections, record.pooling)
     }
     return model
   }

@@ -1,0 +1,53 @@
+import Foundation
+import Kernels
+import MetaTX
+import Readers
+import TestSupport
+import XCTest
+
+/// `metatx pretrain` on a generated pair manifest, then `embed` of both
+/// modalities into the one shared space.
+final class PretrainCommandTests: XCTestCase {
+  private var folder: URL!
+  override func setUpWithError() throws { folder = try makeTemporaryFolder() }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+  private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+  func testPretrainWritesAModelWhoseEmbeddingsShareOneSpace() throws {
+    var rng = SeededRNG(seed: 1)
+    var rows = ["timeseries,hyperspectral,split"]
+    for index in 0..<24 {
+      let z = (0..<3).map { _ in Float(rng.normal()) }
+      let series = (0..<32).map { t in z[0] * sin(Float(t) / 4) + z[1] * sin(Float(t) / 2) + z[2] }
+      let spectrum = (0..<16).map { b in z[0] * cos(Float(b) / 4) + z[1] - z[2] * Float(b) / 16 }
+      try NPYArray(shape: [32], values: series).write(to: path("s\(index).npy"))
+      try NPYArray(shape: [1, 16], values: spectrum).write(to: path("h\(index).npy"))
+      rows.append("s\(index).npy,h\(index).npy,\(index < 18 ? "train" : "val")")
+    }
+    try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path("pairs.csv")))
+    var encoderRng = SeededRNG(seed: 2)
+    try Encoder(config: EncoderConfig(dim: 16, depth: 1, heads: 2), rng: &encoderRng).write(to: path("init.safetensors"))
+
+    let model = path("model.safetensors")
+    let trained = try runMetatx(["pretrain", "--pairs", path("pairs.csv"), "--init-from", path("init.safetensors"),
+      "--embed-dim", "8", "--epochs", "3", "--batch-size", "6", "--lr", "1e-3", "--warmup", "2",
+      "--log", path("log.jsonl"), "--verbose", "-o", model])
+    XCTAssertEqual(trained.status, 0, trained.standardError)
+    XCTAssertTrue(trained.standardError.contains("18 timeseries–hyperspectral pairs; validating on 6"), trained.standardError)
+    let log = try String(contentsOfFile: path("log.jsonl"), encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(log.count, 3)
+    XCTAssertTrue(log[0].contains("validationRecallAt1"), String(log[0]))
+
+    for (modality, file) in [("timeseries", "s0.npy"), ("hyperspectral", "h0.npy")] {
+      let embedded = try runMetatx(["embed", "--model", model, "--modality", modality, path(file)])
+      XCTAssertEqual(embedded.status, 0, embedded.standardError)
+      let line = try JSONSerialization.jsonObject(with: Data(embedded.outputText.split(separator: "\n")[0].utf8)) as! [String: Any]
+      let vector = line["embedding"] as! [Double]
+      XCTAssertEqual(vector.count, 8, "\(modality) lands in the 8-wide shared space")
+      XCTAssertEqual(vector.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-4, "unit length")
+    }
+    let single = try runMetatx(["pretrain", "--pairs", path("pairs.csv"), "--batch-size", "1", "-o", path("x.safetensors")])
+    XCTAssertNotEqual(single.status, 0)
+    XCTAssertTrue(single.standardError.contains("--batch-size"), single.standardError)
+  }
+}
