@@ -15,11 +15,20 @@ extension Metatx {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var data: DataOptions
 
-    @Option(help: "The task file written by train-head.")
+    @Option(help: "The task file written by train-head (or, with --retrieval/--zero-shot, a pretrained model).")
     var model: String
 
     @Option(name: .customLong("data"), help: "Labelled data: a manifest, a class-folder root, or a table.")
-    var dataPath: String
+    var dataPath: String?
+
+    @Option(help: "A pair manifest: report cross-modal retrieval recall@1/5/10 both ways and median rank.")
+    var retrieval: String?
+
+    @Option(name: .customLong("zero-shot"), help: "A labelled manifest to classify by similarity to class prompts.")
+    var zeroShot: String?
+
+    @Option(help: "Prompt templates for --zero-shot, {} standing for the class name (repeatable).")
+    var classes: [String] = ["a photo of a {}"]
 
     @Option(help: "k of the top-k accuracy (classification).")
     var topK: Int = 5
@@ -29,8 +38,24 @@ extension Metatx {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    func validate() throws {
+      let modes = [dataPath, retrieval, zeroShot].compactMap { $0 }
+      if modes.count != 1 { throw ValidationError("give exactly one of --data, --retrieval, --zero-shot") }
+      if classes.contains(where: { !$0.contains("{}") }) { throw ValidationError("every --classes template needs {}") }
+    }
+
     func run() throws {
       global.apply()
+      if let retrieval {
+        try emit(try PretrainedEvaluation.retrieval(modelPath: model, pairs: retrieval, batchSize: batchSize,
+          policy: data.policy, say: global.say))
+        return
+      }
+      if let zeroShot {
+        try emit(try zeroShotReport(manifest: zeroShot))
+        return
+      }
+      let dataPath = self.dataPath!
       let (taskModel, record) = try TaskFile.load(path: model)
       var report = BadRowReport(policy: data.policy)
       let manifest = try data.read(dataPath, kind: record.kind, modality: record.inputs.count == 1 ? record.inputs[0] : nil,
@@ -64,6 +89,30 @@ extension Metatx {
         print(String(decoding: try encoder.encode(report), as: UTF8.self))
       } else {
         print(report.table())
+      }
+    }
+
+    /// Zero-shot from a labelled manifest: the class names are its labels.
+    private func zeroShotReport(manifest path: String) throws -> ClassificationReport {
+      let pretrained = try Model.load(path: model)
+      var report = BadRowReport(policy: data.policy)
+      let manifest = try data.read(path, kind: .classification, modality: nil, requiresTarget: true, report: &report)
+      guard let first = manifest.entries.first, first.inputs.count == 1 else {
+        throw ValidationError("--zero-shot needs a manifest with one input column and labels")
+      }
+      let modality = first.inputs[0].modality
+      guard let tokenizer = pretrained.tokenizers[modality] else {
+        throw ValidationError("\(model) has no \(modality.rawValue) tokenizer")
+      }
+      let labels = try LabelSet(training: manifest)
+      let samples = try TaskData.samples(manifest, kind: .classification, tokenizers: [tokenizer], labels: labels,
+        report: &report).map(\.sample)
+      if let summary = report.summary { global.say(summary) }
+      do {
+        return try PretrainedEvaluation.zeroShot(modelPath: model, samples: samples, modality: modality,
+          classNames: labels.names, templates: classes, batchSize: batchSize, topK: topK)
+      } catch let error as MetricInputError {
+        throw ReaderError(file: path, error.problem)
       }
     }
   }

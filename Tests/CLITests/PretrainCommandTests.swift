@@ -50,4 +50,44 @@ final class PretrainCommandTests: XCTestCase {
     XCTAssertNotEqual(single.status, 0)
     XCTAssertTrue(single.standardError.contains("--batch-size"), single.standardError)
   }
+
+  func testRetrievalAndZeroShotReports() throws {
+    var rows = ["timeseries,text"], zeroShotRows = ["timeseries,label"]
+    for index in 0..<12 {
+      let square = index % 2 == 1
+      let values = (0..<32).map { t -> Float in
+        let wave = sin(Float(t) / 3 + Float(index))
+        return square ? (wave >= 0 ? 1 : -1) : wave
+      }
+      try NPYArray(shape: [32], values: values).write(to: path("w\(index).npy"))
+      rows.append("w\(index).npy,\"a \(square ? "square" : "sine") wave, number \(index)\"")
+      zeroShotRows.append("w\(index).npy,\(square ? "square" : "sine")")
+    }
+    try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path("pairs.csv")))
+    try Data((zeroShotRows.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path("labelled.csv")))
+    var encoderRng = SeededRNG(seed: 3)
+    try Encoder(config: EncoderConfig(dim: 16, depth: 1, heads: 2), rng: &encoderRng).write(to: path("init.safetensors"))
+    let model = path("model.safetensors")
+    let trained = try runMetatx(["pretrain", "--pairs", path("pairs.csv"), "--init-from", path("init.safetensors"),
+      "--embed-dim", "8", "--epochs", "2", "--batch-size", "6", "-o", model])
+    XCTAssertEqual(trained.status, 0, trained.standardError)
+
+    let retrieval = try runMetatx(["eval", "--model", model, "--retrieval", path("pairs.csv"), "--json"])
+    XCTAssertEqual(retrieval.status, 0, retrieval.standardError)
+    let report = try JSONSerialization.jsonObject(with: retrieval.standardOutput) as! [String: Any]
+    let directions = report["directions"] as! [[String: Any]]
+    XCTAssertEqual(directions.count, 2, "both ways")
+    XCTAssertNotNil(directions[0]["medianRank"])
+
+    let zeroShot = try runMetatx(["eval", "--model", model, "--zero-shot", path("labelled.csv"),
+      "--inputs", "timeseries", "--classes", "a {} wave", "--classes", "the {} signal", "--json"])
+    XCTAssertEqual(zeroShot.status, 0, zeroShot.standardError)
+    let zeroShotReport = try JSONSerialization.jsonObject(with: zeroShot.standardOutput) as! [String: Any]
+    XCTAssertEqual(zeroShotReport["classNames"] as? [String], ["sine", "square"])
+    XCTAssertNotNil(zeroShotReport["accuracy"] as? Double)
+
+    let notPretrained = try runMetatx(["eval", "--model", path("init.safetensors"), "--retrieval", path("pairs.csv")])
+    XCTAssertNotEqual(notPretrained.status, 0)
+    XCTAssertTrue(notPretrained.standardError.contains("init.safetensors:"), notPretrained.standardError)
+  }
 }
