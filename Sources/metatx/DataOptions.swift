@@ -57,3 +57,13 @@ struct ProgressLine {
     FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
   }
 }
+
+/// Changes to tokenizers' default configurations (used when no model supplies them).
+struct TokenizerOptions: ParsableArguments {
+  @Option(name: .customLong("set"), help: "A tokenizer setting MODALITY.FIELD=VALUE, e.g. image.imageSize=28 (repeatable).")
+  var settings: [String] = []
+
+  func parsed() throws -> TokenizerSettings {
+    try TokenizerSettings(parsing: settings)
+  }
+}

@@ -22,6 +22,7 @@ extension Metatx {
         """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var tokenizerOptions: TokenizerOptions
     @OptionGroup var data: DataOptions
 
     @Option(help: "The inputs' modality (default: detected from the first file name).")
@@ -175,7 +176,7 @@ extension Metatx {
       }
       let tokenizers = try modalities.map { modality -> AnyTokenizer in
         if let tokenizer = stored[modality] { return tokenizer }
-        guard let fresh = try modality.freshTokenizer(fittingTo: paths, dim: encoder.config.dim, rng: &rng) else {
+        guard let fresh = try modality.freshTokenizer(fittingTo: paths, dim: encoder.config.dim, settings: tokenizerOptions.parsed(), rng: &rng) else {
           throw ValidationError("\(modality.rawValue) inputs cannot be mixed with other inputs")
         }
         global.say("note: no trained \(modality.rawValue) tokenizer, so a seeded untrained one is used")

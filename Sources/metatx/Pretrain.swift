@@ -18,6 +18,7 @@ extension Metatx {
         """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var tokenizerOptions: TokenizerOptions
 
     @Option(help: "A pair manifest (repeatable).")
     var pairs: [String]
@@ -90,7 +91,7 @@ extension Metatx {
       var tokenizers: [Modality: AnyTokenizer] = [:]
       for modality in modalities {
         guard let tokenizer = try modality.freshTokenizer(
-          fittingTo: Array(Set(fittingPaths[modality] ?? [])).sorted(), dim: encoder.config.dim, rng: &rng)
+          fittingTo: Array(Set(fittingPaths[modality] ?? [])).sorted(), dim: encoder.config.dim, settings: tokenizerOptions.parsed(), rng: &rng)
         else { throw ValidationError("\(modality.rawValue) inputs cannot be pretrained") }
         tokenizers[modality] = tokenizer
       }

@@ -19,6 +19,7 @@ extension Metatx {
         """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var tokenizerOptions: TokenizerOptions
 
     @Option(help: "The files' modality (default: detected from the first file name).")
     var modality: Modality?
@@ -89,7 +90,7 @@ extension Metatx {
         text.initialise(&rng)
         tokenizer = AnyTokenizer(text)
       } else {
-        tokenizer = try chosen.freshTokenizer(fittingTo: files, dim: dim, rng: &rng)
+        tokenizer = try chosen.freshTokenizer(fittingTo: files, dim: dim, settings: tokenizerOptions.parsed(), rng: &rng)
       }
       guard let tokenizer else {
         throw ValidationError("\(chosen.rawValue) inputs are already token embeddings; use `metatx embed`")

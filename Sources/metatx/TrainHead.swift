@@ -17,6 +17,7 @@ extension Metatx {
         """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var tokenizerOptions: TokenizerOptions
     @OptionGroup var data: DataOptions
 
     @Option(help: "The inputs' modality (default: from the manifest's file names).")
@@ -103,7 +104,7 @@ extension Metatx {
           }
         }
         guard let tokenizer = try modality.freshTokenizer(
-          fittingTo: Array(Set(paths)).sorted(), dim: sharedEncoder.config.dim, rng: &rng)
+          fittingTo: Array(Set(paths)).sorted(), dim: sharedEncoder.config.dim, settings: tokenizerOptions.parsed(), rng: &rng)
         else { throw ValidationError("\(modality.rawValue) inputs are token arrays; train-head needs a tokenized modality") }
         return tokenizer
       }

@@ -91,9 +91,11 @@ public final class AnyTokenizer {
   /// A freshly initialised tokenizer of `type` with its default configuration,
   /// fitted to `paths` where the modality needs it.
   public static func fresh<T: Tokenizer>(
-    _ type: T.Type, fittingTo paths: [String], dim: Int, rng: inout SeededRNG
+    _ type: T.Type, fittingTo paths: [String], dim: Int, settings: TokenizerSettings? = nil, rng: inout SeededRNG
   ) throws -> AnyTokenizer {
-    let tokenizer = try T(configuration: T.defaultConfiguration(fittingTo: paths), dim: dim)
+    var configuration = try T.defaultConfiguration(fittingTo: paths)
+    if let settings { configuration = try settings.apply(to: configuration, modality: T.modality) }
+    let tokenizer = try T(configuration: configuration, dim: dim)
     var local = rng.derived("tokenizer.\(T.modality.rawValue)")
     tokenizer.initialise(&local)
     return AnyTokenizer(tokenizer)

@@ -22,9 +22,11 @@ extension Modality {
   }
 
   /// A freshly initialised tokenizer with the default configuration fitted to `paths`.
-  public func freshTokenizer(fittingTo paths: [String], dim: Int, rng: inout SeededRNG) throws -> AnyTokenizer? {
+  public func freshTokenizer(
+    fittingTo paths: [String], dim: Int, settings: TokenizerSettings? = nil, rng: inout SeededRNG
+  ) throws -> AnyTokenizer? {
     guard let type = tokenizerType else { return nil }
-    return try AnyTokenizer.fresh(type, fittingTo: paths, dim: dim, rng: &rng)
+    return try AnyTokenizer.fresh(type, fittingTo: paths, dim: dim, settings: settings, rng: &rng)
   }
 
   /// The tokenizer of this modality stored in a model file.
