@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 SWIFT ?= swift
 RELEASE = -c release
 
-.PHONY: setup build test bench demo install clean
+.PHONY: setup build test bench demo install clean model
 
 ## setup: install the Debian packages metatx needs (as root), when missing
 setup:
@@ -27,6 +27,20 @@ bench: setup
 ## demo: the main job on the built-in model
 demo: build
 	@Scripts/demo.sh
+
+## model: contrastive pretraining on offline paired data (Fashion-MNIST captions,
+## espeak-ng spoken digits); writes data/model.safetensors
+MODEL_EPOCHS ?= 10
+MODEL_IMAGES ?= 10000
+model: build
+	Scripts/datasets.sh --only fashion-mnist,spoken-digits --limit $(MODEL_IMAGES)
+	python3 Scripts/datasets/pairs.py data
+	cd data/pairs && ../../.build/release/metatx pretrain --verbose --seed 0 \
+	  --pairs image-text.csv --pairs audio-text.csv --preset tiny --embed-dim 128 \
+	  --set image.imageSize=28 --set image.patchSize=4 --set image.channels=1 \
+	  --set 'image.mean=[0.286]' --set 'image.std=[0.353]' --set audio.frames=128 \
+	  --epochs $(MODEL_EPOCHS) --batch-size 64 --lr 5e-4 --warmup 200 \
+	  --log ../model-log.jsonl -o ../model.safetensors
 
 ## install: copy the metatx command to $(PREFIX)/bin
 install: build
