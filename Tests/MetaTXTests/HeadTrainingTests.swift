@@ -134,7 +134,7 @@ final class HeadTrainingTests: XCTestCase {
       var steps = 0
       let outcome = try HeadTraining.train(model, train: try samples(model, trainData),
         validation: try samples(model, validationData), options: options, checkpoint: checkpoint, resume: resume,
-        shouldStop: {
+        shouldStop: { _ in
           steps += 1
           return stopAfterSteps.map { steps > $0 } ?? false
         })
@@ -190,7 +190,7 @@ final class HeadTrainingTests: XCTestCase {
     }
     // A finished run's checkpoint resumes to its records without training further.
     let finished = try HeadTraining.train(model, train: trainSamples, validation: [], options: options,
-      checkpoint: path, resume: true, shouldStop: { XCTFail("no step after the last epoch"); return true })
+      checkpoint: path, resume: true, shouldStop: { _ in XCTFail("no step after the last epoch"); return true })
     XCTAssertEqual(finished.resumedAfterEpoch, 1)
     XCTAssertEqual(finished.records.count, 1)
   }

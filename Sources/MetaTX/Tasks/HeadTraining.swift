@@ -57,7 +57,7 @@ public enum HeadTraining {
   ) -> [EpochRecord] {
     model.encoder.isFrozen = !options.tuneEncoder
     return run(model, train: train, validation: validation, options: options, restoring: nil,
-      shouldStop: { false }, onProgress: onProgress, onEpoch: onEpoch, afterEpoch: { _, _ in }).records
+      shouldStop: { _ in false }, onProgress: onProgress, onEpoch: onEpoch, afterEpoch: { _, _ in }).records
   }
 
   /// How a checkpointed run ended.
@@ -77,15 +77,16 @@ public enum HeadTraining {
   /// - Parameters:
   ///   - resume: continue from `checkpoint` when it exists; the result is then bit for bit
   ///     that of a run never stopped. A checkpoint of other options or data is an error.
-  ///   - shouldStop: asked before every step; true ends the run there, the last
-  ///     epoch's checkpoint staying as it was (the unfinished epoch is redone on resume).
+  ///   - shouldStop: asked before every step with the number of epochs completed; true ends
+  ///     the run there, the last epoch's checkpoint staying as it was (the unfinished epoch
+  ///     is redone on resume).
   ///   - onImprovement: called with all records so far after an epoch that is the
   ///     best yet (and after its checkpoint is written), while the model holds its parameters.
   /// - Returns: the records; the model holds the best epoch's parameters so far, stopped or not.
   ///   The checkpoint stays in place: removing it once the result is saved is the caller's part.
   public static func train(
     _ model: TaskModel, train: [LabelledSample], validation: [LabelledSample], options: TrainingOptions,
-    checkpoint: String, resume: Bool, shouldStop: () -> Bool = { false },
+    checkpoint: String, resume: Bool, shouldStop: (_ completedEpochs: Int) -> Bool = { _ in false },
     onProgress: (Progress) -> Void = { _ in }, onEpoch: (EpochRecord) -> Void = { _ in },
     onImprovement: (_ records: [EpochRecord]) throws -> Void = { _ in }
   ) throws -> Outcome {
@@ -128,7 +129,7 @@ public enum HeadTraining {
   /// the state after each completed epoch. Sets the best parameters at the end.
   private static func run(
     _ model: TaskModel, train: [LabelledSample], validation: [LabelledSample], options: TrainingOptions,
-    restoring checkpoint: TrainingCheckpoint?, shouldStop: () -> Bool, onProgress: (Progress) -> Void,
+    restoring checkpoint: TrainingCheckpoint?, shouldStop: (Int) -> Bool, onProgress: (Progress) -> Void,
     onEpoch: (EpochRecord) -> Void, afterEpoch: (LoopState, AdamW) throws -> Void
   ) rethrows -> (records: [EpochRecord], wasStopped: Bool) {
     precondition(!train.isEmpty, "no training samples")
@@ -152,7 +153,7 @@ public enum HeadTraining {
       let order = state.rng.permutation(train.count)
       var lossSum = 0.0
       for batchStart in stride(from: 0, to: train.count, by: options.batchSize) {
-        if shouldStop() {
+        if shouldStop(state.epoch) {
           wasStopped = true
           break training
         }
