@@ -21,6 +21,31 @@ public struct SeededRNG: RandomNumberGenerator, Sendable {
     state = (splitMix(), splitMix(), splitMix(), splitMix())
   }
 
+  /// Everything that determines the rest of a generator's sequence, for
+  /// checkpoints: the four xoshiro words and the Box–Muller spare, if any.
+  public struct Snapshot: Codable, Equatable, Sendable {
+    public var words: [UInt64]
+    public var spareNormal: Double?
+
+    public init(words: [UInt64], spareNormal: Double?) {
+      self.words = words
+      self.spareNormal = spareNormal
+    }
+  }
+
+  /// The generator's current state; `init(restoring:)` continues the same sequence from it.
+  public var snapshot: Snapshot {
+    Snapshot(words: [state.0, state.1, state.2, state.3], spareNormal: spareNormal)
+  }
+
+  /// A generator that continues exactly where the one that took `snapshot` was;
+  /// nil unless the snapshot holds four words, not all zero (xoshiro's one dead state).
+  public init?(restoring snapshot: Snapshot) {
+    guard snapshot.words.count == 4, snapshot.words.contains(where: { $0 != 0 }) else { return nil }
+    state = (snapshot.words[0], snapshot.words[1], snapshot.words[2], snapshot.words[3])
+    spareNormal = snapshot.spareNormal
+  }
+
   /// An independent stream derived from this seed and a label, so that e.g.
   /// each layer's initialisation does not shift when another layer is added.
   public func derived(_ label: String) -> SeededRNG {

@@ -13,7 +13,10 @@ extension Metatx {
         the encoder too. --head ridge fits a closed-form linear probe on frozen embeddings. \
         Data: a CSV/TSV/JSONL manifest (path or text column, label column), a folder of class \
         folders, or for tabular data one CSV with --target. The task file written with -o \
-        holds everything eval and predict need.
+        holds everything eval and predict need. After every epoch the complete training state \
+        goes to TASK.checkpoint and the best epoch so far to TASK; Ctrl-C stops at the next \
+        step, and --resume continues from the checkpoint to the same weights an uninterrupted \
+        run gives. The checkpoint is removed when the run completes.
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -68,6 +71,13 @@ extension Metatx {
     @Option(name: [.short, .long], help: "The task file to write.")
     var output: String
 
+    @Flag(help: "Continue the stopped run whose checkpoint is OUTPUT.checkpoint (same options and data).")
+    var resume = false
+
+    /// Ends the run once this epoch is complete, exactly as Ctrl-C would: for tests of --resume.
+    @Option(help: .hidden)
+    var stopAfterEpoch: Int?
+
     func validate() throws {
       if model != nil && encoder != nil { throw ValidationError("give --model or --encoder, not both") }
       if model == nil && encoder == nil {
@@ -77,10 +87,23 @@ extension Metatx {
       if pool == .none { throw ValidationError("a head needs pooled embeddings: --pool cls, mean, max or cls+mean") }
       if !(lr > 0) { throw ValidationError("--lr must be positive") }
       if labelSmoothing < 0 || labelSmoothing >= 1 { throw ValidationError("--label-smoothing must be in [0, 1)") }
+      if resume && head == .ridge { throw ValidationError("--resume continues gradient training; --head ridge fits in one pass") }
+      if resume && output == AtomicFile.standardStream {
+        throw ValidationError("--resume needs a task file (-o FILE), whose checkpoint is FILE.checkpoint")
+      }
+      if let stopAfterEpoch, stopAfterEpoch < 1 { throw ValidationError("--stop-after-epoch must be positive") }
+    }
+
+    /// Where the checkpoint lives: beside the task file; none for a ridge head or a task file on stdout.
+    private var checkpoint: String? {
+      head == .ridge || output == AtomicFile.standardStream ? nil : TrainingCheckpoint.path(besideTaskFile: output)
     }
 
     func run() throws {
       global.apply()
+      if let checkpoint, !resume, FileManager.default.fileExists(atPath: checkpoint) {
+        throw ReaderError(file: checkpoint, "a stopped run's checkpoint: continue it with --resume, or delete it to start afresh")
+      }
       var report = BadRowReport(policy: data.policy)
       let trainManifest = try data.read(train, kind: task, modality: modality, requiresTarget: true, report: &report)
       guard let first = trainManifest.entries.first else { throw ValidationError("\(train) holds no usable rows") }
@@ -127,11 +150,21 @@ extension Metatx {
       global.say("training a \(head.rawValue) \(task.rawValue) head on \(trainSamples.count) samples"
         + (validationSamples.isEmpty ? "" : ", validating on \(validationSamples.count)")
         + "; encoder \(sharedEncoder.config) \(tuneEncoder ? "tuned" : "frozen")")
-      let records = try fit(taskModel, train: trainSamples, validation: validationSamples, options: options)
-      let record = TaskRecord(kind: task, labels: taskModel.labels, inputs: modalities, pooling: pool, head: head,
-        outputs: outputs, encoderSource: (model ?? encoder)! + (tuneEncoder ? " (tuned)" : ""), options: options,
-        epochs: records)
-      try TaskFile.write(taskModel, record: record, to: output)
+      let taskRecord = { (epochs: [EpochRecord]) in
+        TaskRecord(kind: task, labels: taskModel.labels, inputs: modalities, pooling: pool, head: head,
+          outputs: outputs, encoderSource: (model ?? encoder)! + (tuneEncoder ? " (tuned)" : ""), options: options,
+          epochs: epochs)
+      }
+      let records = try fit(taskModel, train: trainSamples, validation: validationSamples, options: options,
+        saveBest: { try TaskFile.write(taskModel, record: taskRecord($0), to: output) })
+      try TaskFile.write(taskModel, record: taskRecord(records), to: output)
+      if let checkpoint, FileManager.default.fileExists(atPath: checkpoint) {
+        do {
+          try FileManager.default.removeItem(atPath: checkpoint)
+        } catch {
+          global.say("the run is complete but its checkpoint \(checkpoint) could not be removed: \(error)")
+        }
+      }
       if let best = records.last(where: \.isBest), let score = best.validationScore {
         global.say(String(format: "best epoch %d: validation %@ %.4f", best.epoch,
           task == .classification ? "accuracy" : "score (−loss)", score))
@@ -162,44 +195,74 @@ extension Metatx {
       return (try source.load(heads: heads, seed: global.seed), [:])
     }
 
+    /// Trains (or fits a ridge head); `saveBest` writes the task file after
+    /// each epoch that is the best yet. Ctrl-C or --stop-after-epoch end the
+    /// command with a message and exit status 130.
     private func fit(
-      _ taskModel: TaskModel, train: [LabelledSample], validation: [LabelledSample], options: TrainingOptions
+      _ taskModel: TaskModel, train: [LabelledSample], validation: [LabelledSample], options: TrainingOptions,
+      saveBest: ([EpochRecord]) throws -> Void
     ) throws -> [EpochRecord] {
       if head == .ridge {
         try HeadTraining.fitRidge(taskModel, train: train, options: options)
         return []
       }
+      let resuming = checkpoint.map { resume && FileManager.default.fileExists(atPath: $0) } ?? false
+      if resume && !resuming { global.say("no checkpoint at \(checkpoint!); starting from the first epoch") }
       let progress = ProgressLine()
       let logLines = try log.map { path -> FileHandle in
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-          throw ValidationError("cannot create the log file \(path)")
-        }
-        return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        // A resumed run adds its epochs to the stopped run's log.
+        guard resuming && FileManager.default.fileExists(atPath: path)
+          || FileManager.default.createFile(atPath: path, contents: nil)
+        else { throw ValidationError("cannot create the log file \(path)") }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        return handle
       }
       defer { try? logLines?.close() }
       let started = Date()
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.sortedKeys]
-      return HeadTraining.train(taskModel, train: train, validation: validation, options: options,
-        onProgress: { step in
-          let done = Double((step.epoch - 1) * step.stepsPerEpoch + step.step)
-          let total = Double(options.epochs * step.stepsPerEpoch)
-          let remaining = Date().timeIntervalSince(started) / done * (total - done)
-          progress.show(String(format: "epoch %d/%d  step %d/%d  loss %.4f  %.1f samples/s  ETA %ds",
-            step.epoch, options.epochs, step.step, step.stepsPerEpoch, step.loss, step.samplesPerSecond,
-            Int(remaining.rounded())))
-        },
-        onEpoch: { record in
-          progress.finish()
-          var line = String(format: "epoch %d  train loss %.4f", record.epoch, record.trainLoss)
-          if let loss = record.validationLoss, let score = record.validationScore {
-            line += String(format: "  val loss %.4f  val score %.4f", loss, score)
-          }
-          global.detail(line + (record.isBest ? "  (best)" : ""))
-          if let logLines, let json = try? encoder.encode(record) {
-            logLines.write(json + Data("\n".utf8))
-          }
-        })
+      var trainedSteps = 0
+      let onProgress = { (step: HeadTraining.Progress) in
+        trainedSteps += 1
+        let done = Double((step.epoch - 1) * step.stepsPerEpoch + step.step)
+        let total = Double(options.epochs * step.stepsPerEpoch)
+        // Steps restored from a checkpoint took no time in this process.
+        let remaining = Date().timeIntervalSince(started) / Double(trainedSteps) * (total - done)
+        progress.show(String(format: "epoch %d/%d  step %d/%d  loss %.4f  %.1f samples/s  ETA %ds",
+          step.epoch, options.epochs, step.step, step.stepsPerEpoch, step.loss, step.samplesPerSecond,
+          Int(remaining.rounded())))
+      }
+      let onEpoch = { (record: EpochRecord) in
+        progress.finish()
+        var line = String(format: "epoch %d  train loss %.4f", record.epoch, record.trainLoss)
+        if let loss = record.validationLoss, let score = record.validationScore {
+          line += String(format: "  val loss %.4f  val score %.4f", loss, score)
+        }
+        global.detail(line + (record.isBest ? "  (best)" : ""))
+        if let logLines, let json = try? encoder.encode(record) {
+          logLines.write(json + Data("\n".utf8))
+        }
+      }
+      guard let checkpoint else {
+        return HeadTraining.train(taskModel, train: train, validation: validation, options: options,
+          onProgress: onProgress, onEpoch: onEpoch)
+      }
+      let interrupt = InterruptRequest()
+      let outcome = try HeadTraining.train(taskModel, train: train, validation: validation, options: options,
+        checkpoint: checkpoint, resume: resume,
+        shouldStop: { completed in interrupt.isRequested || stopAfterEpoch.map { completed >= $0 } ?? false },
+        onProgress: onProgress, onEpoch: onEpoch, onImprovement: saveBest)
+      if let resumed = outcome.resumedAfterEpoch { global.detail("resumed after epoch \(resumed)") }
+      guard outcome.wasStopped else { return outcome.records }
+      progress.finish()
+      let stoppedIn = (outcome.records.last?.epoch ?? 0) + 1
+      let message = outcome.records.last.map { last in
+        "stopped in epoch \(stoppedIn) of \(options.epochs); \(checkpoint) holds epoch \(last.epoch) "
+          + "and \(output) the best epoch so far: run the same command with --resume to continue"
+      } ?? "stopped in epoch 1 of \(options.epochs), before any checkpoint; nothing was written"
+      FileHandle.standardError.write(Data("metatx: \(message)\n".utf8))
+      throw ExitCode(130)
     }
   }
 }

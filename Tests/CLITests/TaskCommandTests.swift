@@ -139,4 +139,80 @@ final class TaskCommandTests: XCTestCase {
     XCTAssertNotEqual(failed.status, 0)
     XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.jsonl")), "no partial output")
   }
+
+  /// A run stopped after epoch 2 (as Ctrl-C would stop it) and resumed ends
+  /// with the same task-file tensors as a run never stopped; its log holds every epoch.
+  func testAStoppedRunResumesToTheUninterruptedRunsWeights() throws {
+    let train = try writeTable("train.csv", rows: 48, seed: 4), val = try writeTable("val.csv", rows: 16, seed: 5)
+    let encoder = try writeSmallEncoder()
+    func trainHead(_ output: String, epochs: Int = 4, _ extra: [String] = []) throws -> CommandResult {
+      try runMetatx(["train-head", "--modality", "tabular", "--train", train, "--val", val, "--encoder", encoder,
+        "--epochs", String(epochs), "--batch-size", "16", "--lr", "1e-2", "--pool", "cls", "--tune-encoder",
+        "--seed", "3", "-o", output] + extra)
+    }
+    let straight = path("straight.safetensors")
+    let uninterrupted = try trainHead(straight)
+    XCTAssertEqual(uninterrupted.status, 0, uninterrupted.standardError)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: straight + ".checkpoint"), "removed after a complete run")
+
+    let task = path("task.safetensors"), checkpoint = task + ".checkpoint", log = path("log.jsonl")
+    let stopped = try trainHead(task, ["--stop-after-epoch", "2", "--log", log])
+    XCTAssertEqual(stopped.status, 130, stopped.standardError)
+    XCTAssertTrue(stopped.standardError.contains("\(checkpoint) holds epoch 2"), stopped.standardError)
+    XCTAssertTrue(stopped.standardError.contains("--resume"), stopped.standardError)
+    XCTAssertNoThrow(try TaskFile.load(path: task), "the best epoch so far is a complete task file")
+    let fresh = try trainHead(task)
+    XCTAssertNotEqual(fresh.status, 0, "a checkpoint is not overwritten without --resume")
+    XCTAssertTrue(fresh.standardError.contains("\(checkpoint): a stopped run's checkpoint"), fresh.standardError)
+    let otherOptions = try trainHead(task, epochs: 5, ["--resume"])
+    XCTAssertNotEqual(otherOptions.status, 0)
+    XCTAssertTrue(otherOptions.standardError.contains("options.epochs: 4 in the checkpoint, 5 now"), otherOptions.standardError)
+
+    let resumed = try trainHead(task, ["--resume", "--log", log])
+    XCTAssertEqual(resumed.status, 0, resumed.standardError)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: checkpoint))
+    let epochs = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+      try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["epoch"] as? Int
+    }
+    XCTAssertEqual(epochs, [1, 2, 3, 4])
+    let first = try SafeTensorsFile(path: straight), second = try SafeTensorsFile(path: task)
+    XCTAssertEqual(first.names, second.names)
+    for name in first.names { XCTAssertEqual(try first.floats(name), try second.floats(name), name) }
+  }
+
+  /// Ctrl-C (SIGINT) stops the run at a step: exit status 130, a message
+  /// naming the checkpoint, and whole files (no temporary ones left).
+  func testCtrlCStopsWithWholeFilesAndStatus130() throws {
+    let train = try writeTable("train.csv", rows: 32, seed: 6)
+    let encoder = try writeSmallEncoder()
+    let task = path("task.safetensors"), checkpoint = task + ".checkpoint"
+    let process = Process()
+    process.executableURL = metatxExecutable()
+    process.arguments = ["train-head", "--modality", "tabular", "--train", train, "--encoder", encoder,
+      "--epochs", "100000", "--batch-size", "8", "--pool", "cls", "-o", task]
+    let errorPath = path("stderr.txt")
+    try Data().write(to: URL(fileURLWithPath: errorPath))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+    try process.run()
+    let deadline = Date().addingTimeInterval(60)
+    while !FileManager.default.fileExists(atPath: checkpoint) && process.isRunning && Date() < deadline {
+      Thread.sleep(forTimeInterval: 0.01)
+    }
+    XCTAssertTrue(process.isRunning, "still training when the first checkpoint appears")
+    process.interrupt()
+    let stopDeadline = Date().addingTimeInterval(30)
+    while process.isRunning && Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.01) }
+    if process.isRunning {
+      process.terminate()
+      process.waitUntilExit()
+      return XCTFail("Ctrl-C did not stop the run")
+    }
+    let message = try String(contentsOfFile: errorPath, encoding: .utf8)
+    XCTAssertEqual(process.terminationStatus, 130, message)
+    XCTAssertTrue(message.contains("\(checkpoint) holds epoch"), message)
+    XCTAssertEqual(try SafeTensorsFile(path: checkpoint).metadata["format"], TrainingCheckpoint.format)
+    XCTAssertNoThrow(try TaskFile.load(path: task))
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains(".tmp-") }
+    XCTAssertEqual(leftovers, [], "no temporary files left")
+  }
 }

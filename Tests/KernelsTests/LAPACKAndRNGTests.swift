@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 import TestSupport
 import XCTest
@@ -87,5 +88,21 @@ final class LAPACKAndRNGTests: XCTestCase {
     let uniform = (0..<10_000).map { _ in rng.uniform() }
     XCTAssertTrue(uniform.allSatisfy { $0 >= 0 && $0 < 1 })
     XCTAssertEqual(uniform.reduce(0, +) / 10_000, 0.5, accuracy: 0.02)
+  }
+
+  func testRNGSnapshotContinuesTheSameSequenceThroughJSON() throws {
+    var original = SeededRNG(seed: 5).derived("checkpoint")
+    _ = original.permutation(17)
+    _ = original.normal()  // leaves a Box–Muller spare pending
+    let snapshot = original.snapshot
+    XCTAssertNotNil(snapshot.spareNormal)
+    XCTAssertTrue(snapshot.words.contains { $0 > 1 << 53 }, "words beyond a double's exact integers")
+    let decoded = try JSONDecoder().decode(SeededRNG.Snapshot.self, from: JSONEncoder().encode(snapshot))
+    XCTAssertEqual(decoded, snapshot)
+    var restored = try XCTUnwrap(SeededRNG(restoring: decoded))
+    XCTAssertEqual(restored.normal(), original.normal())
+    XCTAssertEqual((0..<8).map { _ in restored.next() }, (0..<8).map { _ in original.next() })
+    XCTAssertNil(SeededRNG(restoring: SeededRNG.Snapshot(words: [0, 0, 0, 0], spareNormal: nil)))
+    XCTAssertNil(SeededRNG(restoring: SeededRNG.Snapshot(words: [1, 2, 3], spareNormal: nil)))
   }
 }

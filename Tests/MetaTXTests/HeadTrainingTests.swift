@@ -118,4 +118,80 @@ final class HeadTrainingTests: XCTestCase {
       loaded.forward(reloadedInputs, training: false, rng: &rng).values)
     XCTAssertThrowsError(try TaskFile.load(path: trainData[0].0)) { XCTAssertTrue("\($0)".contains("series-40-0.npy:"), "\($0)") }
   }
+
+  /// 4 epochs straight against 2 epochs and part of a third, stopped, then
+  /// resumed: the final checkpoints (values, AdamW moments, best values) and
+  /// the task model's parameters agree bit for bit.
+  func testResumingFromACheckpointGivesTheUninterruptedRunBitForBit() throws {
+    let trainData = try makeSeries(count: 30, seed: 50), validationData = try makeSeries(count: 12, seed: 51)
+    var options = TrainingOptions()
+    options.epochs = 4
+    options.batchSize = 8
+    options.learningRate = 1e-2
+    options.tuneEncoder = true  // the encoder's moments are in the checkpoint too
+    func run(_ checkpoint: String, resume: Bool, stopAfterSteps: Int? = nil) throws -> (TaskModel, HeadTraining.Outcome) {
+      let model = try makeModel(head: .mlp, paths: trainData.map(\.0))
+      var steps = 0
+      let outcome = try HeadTraining.train(model, train: try samples(model, trainData),
+        validation: try samples(model, validationData), options: options, checkpoint: checkpoint, resume: resume,
+        shouldStop: { _ in
+          steps += 1
+          return stopAfterSteps.map { steps > $0 } ?? false
+        })
+      return (model, outcome)
+    }
+    let straightPath = folder.appendingPathComponent("straight.checkpoint").path
+    let (straight, straightOutcome) = try run(straightPath, resume: false)
+    XCTAssertFalse(straightOutcome.wasStopped)
+    XCTAssertNil(straightOutcome.resumedAfterEpoch)
+
+    let path = folder.appendingPathComponent("resumed.checkpoint").path
+    // Four steps an epoch: stopping before the 11th stops in the third epoch's third step.
+    let (_, stopped) = try run(path, resume: false, stopAfterSteps: 10)
+    XCTAssertTrue(stopped.wasStopped)
+    XCTAssertEqual(stopped.records.map(\.epoch), [1, 2], "the unfinished epoch leaves no record")
+    let (resumed, resumedOutcome) = try run(path, resume: true)
+    XCTAssertEqual(resumedOutcome.resumedAfterEpoch, 2)
+    XCTAssertFalse(resumedOutcome.wasStopped)
+
+    func withoutTimings(_ records: [EpochRecord]) -> [EpochRecord] {
+      records.map { var record = $0; record.seconds = 0; record.samplesPerSecond = 0; return record }
+    }
+    XCTAssertEqual(withoutTimings(resumedOutcome.records), withoutTimings(straightOutcome.records))
+    for (index, (a, b)) in zip(straight.parameterSets, resumed.parameterSets).enumerated() {
+      XCTAssertEqual(a.values.values, b.values.values, "parameter set \(index)")
+    }
+    let a = try SafeTensorsFile(path: straightPath), b = try SafeTensorsFile(path: path)
+    XCTAssertEqual(a.names, b.names)
+    XCTAssertTrue(a.names.contains("adamw.m.1"), "the tuned encoder's moments: \(a.names)")
+    for name in a.names { XCTAssertEqual(try a.floats(name), try b.floats(name), name) }
+  }
+
+  func testACheckpointOfOtherOptionsOrDataIsRefusedByName() throws {
+    let trainData = try makeSeries(count: 12, seed: 60)
+    let model = try makeModel(head: .linear, paths: trainData.map(\.0))
+    let trainSamples = try samples(model, trainData)
+    var options = TrainingOptions()
+    options.epochs = 1
+    let path = folder.appendingPathComponent("task.safetensors.checkpoint").path
+    var improvements: [[EpochRecord]] = []
+    _ = try HeadTraining.train(model, train: trainSamples, validation: [], options: options, checkpoint: path,
+      resume: false, onImprovement: { improvements.append($0) })
+    XCTAssertEqual(improvements.map(\.count), [1])
+    options.epochs = 3
+    XCTAssertThrowsError(try HeadTraining.train(model, train: trainSamples, validation: [], options: options,
+      checkpoint: path, resume: true)) {
+      XCTAssertTrue("\($0)".hasPrefix("\(path): belongs to another run (options.epochs: 1 in the checkpoint, 3 now)"), "\($0)")
+    }
+    options.epochs = 1
+    XCTAssertThrowsError(try HeadTraining.train(model, train: Array(trainSamples.dropLast()), validation: [],
+      options: options, checkpoint: path, resume: true)) {
+      XCTAssertTrue("\($0)".contains("trainingSamples: 12 in the checkpoint, 11 now"), "\($0)")
+    }
+    // A finished run's checkpoint resumes to its records without training further.
+    let finished = try HeadTraining.train(model, train: trainSamples, validation: [], options: options,
+      checkpoint: path, resume: true, shouldStop: { _ in XCTFail("no step after the last epoch"); return true })
+    XCTAssertEqual(finished.resumedAfterEpoch, 1)
+    XCTAssertEqual(finished.records.count, 1)
+  }
 }

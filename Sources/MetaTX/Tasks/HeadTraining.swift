@@ -55,9 +55,87 @@ public enum HeadTraining {
     _ model: TaskModel, train: [LabelledSample], validation: [LabelledSample], options: TrainingOptions,
     onProgress: (Progress) -> Void = { _ in }, onEpoch: (EpochRecord) -> Void = { _ in }
   ) -> [EpochRecord] {
-    precondition(!train.isEmpty, "no training samples")
-    var rng = SeededRNG(seed: options.seed).derived("train-head")
     model.encoder.isFrozen = !options.tuneEncoder
+    return run(model, train: train, validation: validation, options: options, restoring: nil,
+      shouldStop: { _ in false }, onProgress: onProgress, onEpoch: onEpoch, afterEpoch: { _, _ in }).records
+  }
+
+  /// How a checkpointed run ended.
+  public struct Outcome {
+    /// Every epoch's record, those restored from the checkpoint included.
+    public var records: [EpochRecord]
+    /// The epoch the run continued after; nil when it started afresh.
+    public var resumedAfterEpoch: Int?
+    /// True when `shouldStop` ended the run before it finished.
+    public var wasStopped: Bool
+  }
+
+  /// Trains as `train(_:train:validation:options:onProgress:onEpoch:)` and
+  /// after every epoch writes the complete training state to `checkpoint`
+  /// atomically (see `TrainingCheckpoint`).
+  ///
+  /// - Parameters:
+  ///   - resume: continue from `checkpoint` when it exists; the result is then bit for bit
+  ///     that of a run never stopped. A checkpoint of other options or data is an error.
+  ///   - shouldStop: asked before every step with the number of epochs completed; true ends
+  ///     the run there, the last epoch's checkpoint staying as it was (the unfinished epoch
+  ///     is redone on resume).
+  ///   - onImprovement: called with all records so far after an epoch that is the
+  ///     best yet (and after its checkpoint is written), while the model holds its parameters.
+  /// - Returns: the records; the model holds the best epoch's parameters so far, stopped or not.
+  ///   The checkpoint stays in place: removing it once the result is saved is the caller's part.
+  public static func train(
+    _ model: TaskModel, train: [LabelledSample], validation: [LabelledSample], options: TrainingOptions,
+    checkpoint: String, resume: Bool, shouldStop: (_ completedEpochs: Int) -> Bool = { _ in false },
+    onProgress: (Progress) -> Void = { _ in }, onEpoch: (EpochRecord) -> Void = { _ in },
+    onImprovement: (_ records: [EpochRecord]) throws -> Void = { _ in }
+  ) throws -> Outcome {
+    model.encoder.isFrozen = !options.tuneEncoder
+    let fingerprint = TrainingFingerprint(model: model, train: train, validation: validation, options: options)
+    let restored = resume && FileManager.default.fileExists(atPath: checkpoint)
+      ? try TrainingCheckpoint.read(path: checkpoint, expecting: fingerprint) : nil
+    let sets = model.parameterSets
+    let (records, wasStopped) = try run(model, train: train, validation: validation, options: options,
+      restoring: restored, shouldStop: shouldStop, onProgress: onProgress, onEpoch: onEpoch,
+      afterEpoch: { state, optimiser in
+        try TrainingCheckpoint.write(to: checkpoint, fingerprint: fingerprint, sets: sets, optimiser: optimiser,
+          state: state)
+        if state.records.last!.isBest { try onImprovement(state.records) }
+      })
+    return Outcome(records: records, resumedAfterEpoch: restored?.record.epoch, wasStopped: wasStopped)
+  }
+
+  /// What the loop carries from epoch to epoch besides the parameters and the optimiser.
+  struct LoopState {
+    /// Epochs completed.
+    var epoch = 0
+    /// Optimiser steps taken.
+    var step = 0
+    var rng: SeededRNG
+    /// The best score and the trainable sets' values at it (in `parameterSets` order, frozen sets left out).
+    var best: (score: Float, values: [[Float]])?
+    var epochsWithoutImprovement = 0
+    var records: [EpochRecord] = []
+
+    /// Whether the last epoch is done or patience ran out.
+    func isFinished(_ options: TrainingOptions, validates: Bool) -> Bool {
+      if epoch >= options.epochs { return true }
+      guard let patience = options.patience, validates else { return false }
+      return epochsWithoutImprovement >= patience
+    }
+  }
+
+  /// The training loop, from scratch or from `checkpoint`; `afterEpoch` sees
+  /// the state after each completed epoch. Sets the best parameters at the end.
+  private static func run(
+    _ model: TaskModel, train: [LabelledSample], validation: [LabelledSample], options: TrainingOptions,
+    restoring checkpoint: TrainingCheckpoint?, shouldStop: (Int) -> Bool, onProgress: (Progress) -> Void,
+    onEpoch: (EpochRecord) -> Void, afterEpoch: (LoopState, AdamW) throws -> Void
+  ) rethrows -> (records: [EpochRecord], wasStopped: Bool) {
+    precondition(!train.isEmpty, "no training samples")
+    let sets = model.parameterSets
+    let trainable = sets.indices.filter { sets[$0].isTrainable }
+    // One group per parameter set, in `parameterSets` order (checkpoints index moments by set).
     let groups = model.tokenizers.map { ParameterGroup($0.parameters) }
       + [ParameterGroup(model.encoder.parameters, learningRateScale: options.encoderLearningRateScale),
          ParameterGroup(model.head.parameters)]
@@ -66,27 +144,30 @@ public enum HeadTraining {
     let totalSteps = stepsPerEpoch * options.epochs
     let schedule = WarmupCosineSchedule(
       peak: options.learningRate, warmupSteps: Int(Float(totalSteps) * options.warmupFraction), totalSteps: totalSteps)
-    var records: [EpochRecord] = []
-    var best: (score: Float, values: [[Float]])? = nil
-    var epochsWithoutImprovement = 0
-    var step = 0
-    for epoch in 1...options.epochs {
+    var state = checkpoint?.restore(into: sets, optimiser: optimiser)
+      ?? LoopState(rng: SeededRNG(seed: options.seed).derived("train-head"))
+    var wasStopped = false
+    training: while !state.isFinished(options, validates: !validation.isEmpty) {
+      let epoch = state.epoch + 1
       let started = Date()
-      let order = rng.permutation(train.count)
+      let order = state.rng.permutation(train.count)
       var lossSum = 0.0
       for batchStart in stride(from: 0, to: train.count, by: options.batchSize) {
+        if shouldStop(state.epoch) {
+          wasStopped = true
+          break training
+        }
         let indices = order[batchStart..<min(train.count, batchStart + options.batchSize)]
         let batch = indices.map { train[$0] }
-        for set in model.parameterSets { set.zeroGradients() }
-        let outputs = model.forward(batch.map(\.inputs), training: true, rng: &rng)
+        for set in sets { set.zeroGradients() }
+        let outputs = model.forward(batch.map(\.inputs), training: true, rng: &state.rng)
         let dOutputs = Tensor(shape: outputs.shape)
         let loss = lossAndGradient(model.kind, outputs: outputs, targets: batch.map(\.target),
           labelSmoothing: options.labelSmoothing, dOutputs: dOutputs)
         model.backward(dOutputs.data)
-        clipGradientNorm(model.parameterSets, maximumNorm: options.clipNorm)
-        let rate = schedule.learningRate(at: step)
-        optimiser.update(learningRate: rate)
-        step += 1
+        clipGradientNorm(sets, maximumNorm: options.clipNorm)
+        optimiser.update(learningRate: schedule.learningRate(at: state.step))
+        state.step += 1
         lossSum += Double(loss) * Double(batch.count)
         let elapsed = Date().timeIntervalSince(started)
         onProgress(Progress(epoch: epoch, step: batchStart / options.batchSize + 1, stepsPerEpoch: stepsPerEpoch,
@@ -95,32 +176,32 @@ public enum HeadTraining {
       let seconds = Date().timeIntervalSince(started)
       var record = EpochRecord(
         epoch: epoch, trainLoss: Float(lossSum / Double(train.count)), validationLoss: nil, validationScore: nil,
-        learningRate: schedule.learningRate(at: max(0, step - 1)), seconds: seconds,
+        learningRate: schedule.learningRate(at: max(0, state.step - 1)), seconds: seconds,
         samplesPerSecond: Double(train.count) / max(seconds, 1e-9), isBest: false)
-      let evaluationSet = validation.isEmpty ? nil : validation
-      if let evaluationSet {
-        let (loss, score) = evaluate(model, evaluationSet, batchSize: options.batchSize, rng: &rng)
+      if !validation.isEmpty {
+        let (loss, score) = evaluate(model, validation, batchSize: options.batchSize, rng: &state.rng)
         record.validationLoss = loss
         record.validationScore = score
       }
       let score = record.validationScore ?? Float(epoch)
-      if best == nil || score > best!.score {
-        best = (score, model.parameterSets.map(\.values.values))
+      if state.best == nil || score > state.best!.score {
+        state.best = (score, trainable.map { sets[$0].values.values })
         record.isBest = true
-        epochsWithoutImprovement = 0
+        state.epochsWithoutImprovement = 0
       } else {
-        epochsWithoutImprovement += 1
+        state.epochsWithoutImprovement += 1
       }
-      records.append(record)
+      state.epoch = epoch
+      state.records.append(record)
+      try afterEpoch(state, optimiser)
       onEpoch(record)
-      if let patience = options.patience, evaluationSet != nil, epochsWithoutImprovement >= patience { break }
     }
-    if let best {
-      for (set, values) in zip(model.parameterSets, best.values) {
-        values.withUnsafeBufferPointer { set.values.data.update(from: $0.baseAddress!, count: set.count) }
+    if let best = state.best {
+      for (index, values) in zip(trainable, best.values) {
+        sets[index].values.data.update(from: values, count: values.count)
       }
     }
-    return records
+    return (state.records, wasStopped)
   }
 
   /// Fits a ridge head in closed form on the frozen model's pooled embeddings.
