@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 SWIFT ?= swift
 RELEASE = -c release
 
-.PHONY: setup build test bench demo install clean
+.PHONY: setup build test bench demo accuracy install clean
 
 ## setup: install the Debian packages metatx needs (as root), when missing
 setup:
@@ -28,10 +28,16 @@ bench: setup
 demo: build
 	@Scripts/demo.sh
 
+## accuracy: the accuracy table (data/accuracy.md) on the datasets of Scripts/datasets.sh;
+## options ENCODER=, MODEL=, DATASETS=, EPOCHS=, SEEDS=, THREADS= (see Scripts/accuracy.sh)
+accuracy: build
+	@[ -d data ] || Scripts/datasets.sh
+	@Scripts/accuracy.sh
+
 ## install: copy the metatx command to $(PREFIX)/bin
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 .build/release/metatx $(DESTDIR)$(PREFIX)/bin/metatx
 
 clean:
-	rm -rf .build data/demo
+	rm -rf .build data/demo data/accuracy-runs
