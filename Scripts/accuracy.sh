@@ -33,8 +33,8 @@
 #                 split for every run seed, so seeds vary only the model)
 #   METATX        the binary (default .build/release/metatx)
 #
-# Writes data/accuracy.md (and prints it); each run's task file, eval JSON and
-# messages go to data/accuracy-runs/NAME/, the run list to
+# Writes data/accuracy.md (and prints it); each run's task file, eval JSON,
+# per-epoch log (JSON lines) and messages go to data/accuracy-runs/NAME/, the run list to
 # data/accuracy-runs/runs.tsv. Exits non-zero when any run failed (the table
 # still shows the others and names the failures).
 set -euo pipefail
@@ -188,13 +188,14 @@ for name in "${datasets[@]}"; do
       task="$out/$setting-seed$seed.task"
       messages="$out/$setting-seed$seed.log"
       result="$out/$setting-seed$seed.eval.json"
+      epoch_log="$out/$setting-seed$seed.epochs.jsonl"
       flags=(--modality "$modality" --train "$folder/train-fit.csv" --pool "${pool_of[$modality]}"
         --batch-size "${batch_of[$modality]}" --seed "$seed")
       case "$setting" in
         frozen) flags+=(--val "$folder/train-val.csv" --epochs "$epochs" --lr "${lr_of[$modality]}"
-          --patience "${patience_of[$modality]}") ;;
+          --patience "${patience_of[$modality]}" --log "$epoch_log") ;;
         tuned) flags+=(--val "$folder/train-val.csv" --epochs "$epochs" --lr "${lr_of[$modality]}"
-          --patience "${patience_of[$modality]}" --tune-encoder) ;;
+          --patience "${patience_of[$modality]}" --log "$epoch_log" --tune-encoder) ;;
         ridge) flags+=(--head ridge) ;;
       esac
       started=$EPOCHREALTIME
@@ -229,7 +230,8 @@ note="Settings: $(printf '%s\n' "${settings_used[@]}" | sort -u | paste -sd ';' 
 Validation: ${val_fraction} of each class of train.csv (split seed $split_seed), test.csv only for the final score. \
 Tuned: encoder learning rate = lr × 0.1. Ridge: --head ridge on the same fit rows. \
 Train time: wall-clock seconds of train-head (tokenizing, training, writing the task), mean over seeds. \
-Total $(awk -v a="$started_all" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s, metatx $(basename "$metatx") at $(git rev-parse --short HEAD 2>/dev/null || echo unknown)."
+$(if [ -z "$model" ] && [[ "$encoder" == random:* ]]; then echo "The random encoder is initialised from each run's seed. "; fi)\
+Total $(awk -v a="$started_all" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s; ${metatx#"$root/"} at commit $(git describe --always --dirty 2>/dev/null || echo unknown)."
 python3 Scripts/accuracy/table.py "$runs" --data "$data" --encoder "$source_name" --note "$note" -o "$data/accuracy.md"
 
 if [ "$failed" -gt 0 ]; then

@@ -9,7 +9,7 @@ result is the `metatx eval --json` output file or `error: MESSAGE`), each
 dataset's `baseline.json`, and prints one table: the test score of the frozen,
 tuned and ridge settings (mean ± sample standard deviation over the seeds), the
 classical baseline, and the measured training time of each setting (mean over
-the seeds). Standard library only.
+the seeds that succeeded). Standard library only.
 """
 
 import argparse
@@ -112,7 +112,8 @@ def table(runs, data, encoder, note):
             errors = [run for run in chosen if run["result"].startswith("error: ")]
             failures += [f"- {dataset} {setting} seed {run['seed']}: {run['result'][len('error: '):]}" for run in errors]
             cells.append("failed" if errors else summary([score(run["result"], metric) for run in chosen]))
-            times.append(f"{statistics.mean(run['seconds'] for run in chosen):.1f}")
+            succeeded = [run["seconds"] for run in chosen if run not in errors]
+            times.append(f"{statistics.mean(succeeded):.1f}" if succeeded else "—")
         lines.append(f"| {dataset} | {mine[0]['modality']} | {metric} | " + " | ".join(cells)
                      + f" | {baseline:.4f} | " + " / ".join(times) + " |")
     lines += ["", note, "", "Classical baselines (scikit-learn, fitted on the whole training split):", *methods]

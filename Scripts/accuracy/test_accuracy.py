@@ -101,6 +101,8 @@ class TableTests(unittest.TestCase):
         self.assertIn("encoder `random:tiny`", text)
         self.assertIn("| iris | tabular | accuracy | 0.8500 ± 0.0707 | 1.0000 ± 0.0000 | failed | 0.9500 "
                       "| 3.0 / 7.0 / 1.0 |", text)
+        failed = self.runs([("frozen", 0, 2.0, "error: no such file")])
+        self.assertIn("| failed | — | — | 0.9500 | — / — / — |", table(failed, self.folder.name, "random:tiny", ""))
         self.assertIn("- iris ridge seed 1: bad row 3", text)
 
     def test_one_seed_shows_the_score_alone_and_missing_settings_a_dash(self):
