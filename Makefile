@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 SWIFT ?= swift
 RELEASE = -c release
 
-.PHONY: setup build test bench demo install clean model
+.PHONY: setup build test bench demo accuracy model install clean
 
 ## setup: install the Debian packages metatx needs (as root), when missing
 setup:
@@ -28,6 +28,12 @@ bench: setup
 demo: build
 	@Scripts/demo.sh
 
+## accuracy: the accuracy table (data/accuracy.md) on the datasets of Scripts/datasets.sh;
+## options ENCODER=, MODEL=, DATASETS=, EPOCHS=, SEEDS=, THREADS= (see Scripts/accuracy.sh)
+accuracy: build
+	@[ -d data ] || Scripts/datasets.sh
+	@Scripts/accuracy.sh
+
 ## model: contrastive pretraining on offline paired data (Fashion-MNIST captions,
 ## espeak-ng spoken digits); writes data/model.safetensors
 MODEL_EPOCHS ?= 10
@@ -48,4 +54,4 @@ install: build
 	install -m 0755 .build/release/metatx $(DESTDIR)$(PREFIX)/bin/metatx
 
 clean:
-	rm -rf .build data/demo
+	rm -rf .build data/demo data/accuracy-runs
