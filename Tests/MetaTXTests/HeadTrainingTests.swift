@@ -66,6 +66,10 @@ final class HeadTrainingTests: XCTestCase {
     XCTAssertLessThan(records.last!.trainLoss, records.first!.trainLoss * 0.5, "\(records.map(\.trainLoss))")
     let best = records.filter(\.isBest).last!
     XCTAssertGreaterThan(best.validationScore!, 0.9, "validation accuracy \(records.map { $0.validationScore! })")
+    // The best epoch has the top accuracy and, among epochs tied on it, the lowest validation loss.
+    let top = records.map { $0.validationScore! }.max()!
+    let tied = records.filter { $0.validationScore! == top }
+    XCTAssertEqual(best.epoch, tied.min { $0.validationLoss! < $1.validationLoss! }!.epoch, "\(records)")
     XCTAssertEqual(model.encoder.parameters.values.values, encoderBefore, "a frozen encoder does not change")
     XCTAssertNotEqual(model.tokenizers[0].parameters.values.values, tokenizerBefore, "the tokenizer learns")
     // The model keeps the best epoch's parameters: evaluating gives its score.

@@ -184,7 +184,12 @@ public enum HeadTraining {
         record.validationScore = score
       }
       let score = record.validationScore ?? Float(epoch)
-      if state.best == nil || score > state.best!.score {
+      // On a small validation set accuracy often ties; a lower validation loss then decides.
+      let bestLoss = state.records.last(where: \.isBest)?.validationLoss ?? .infinity
+      let improves = state.best.map { best in
+        score > best.score || (score == best.score && (record.validationLoss ?? .infinity) < bestLoss)
+      } ?? true
+      if improves {
         state.best = (score, trainable.map { sets[$0].values.values })
         record.isBest = true
         state.epochsWithoutImprovement = 0
