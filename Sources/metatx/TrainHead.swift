@@ -204,6 +204,11 @@ extension Metatx {
     ) throws -> [EpochRecord] {
       if head == .ridge {
         try HeadTraining.fitRidge(taskModel, train: train, options: options)
+        if !validation.isEmpty {
+          var rng = SeededRNG(seed: options.seed)
+          let (loss, score) = HeadTraining.evaluate(taskModel, validation, batchSize: options.batchSize, rng: &rng)
+          global.say(String(format: "ridge head: validation loss %.4f, score %.4f", loss, score))
+        }
         return []
       }
       let resuming = checkpoint.map { resume && FileManager.default.fileExists(atPath: $0) } ?? false
