@@ -52,6 +52,9 @@ model: build
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 .build/release/metatx $(DESTDIR)$(PREFIX)/bin/metatx
+	if [ -f Models/default.safetensors ]; then \
+	  install -d $(DESTDIR)$(PREFIX)/share/metatx && \
+	  install -m 0644 Models/default.safetensors $(DESTDIR)$(PREFIX)/share/metatx/default.safetensors; fi
 
 clean:
 	rm -rf .build data/demo data/accuracy-runs

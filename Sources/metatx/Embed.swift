@@ -28,7 +28,7 @@ extension Metatx {
     @Option(help: "The inputs' modality (default: detected from the first file name).")
     var modality: Modality?
 
-    @Option(help: "A metatx model file (encoder and tokenizers).")
+    @Option(help: "A metatx model file (encoder and tokenizers); default: the built-in default model.")
     var model: String?
 
     @Option(help: "Encoder instead of a model: a safetensors file (official Meta-Transformer layout) or random:PRESET (tiny, small, base, large).")
@@ -66,9 +66,6 @@ extension Metatx {
     func validate() throws {
       if let heads, heads < 1 { throw ValidationError("--heads must be at least 1, got \(heads)") }
       if model != nil && encoder != nil { throw ValidationError("give --model or --encoder, not both") }
-      if model == nil && encoder == nil {
-        throw ValidationError("give --model MODEL or --encoder FILE|random:PRESET (the built-in default model is not trained yet)")
-      }
       if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
       if files.isEmpty == (dataPath == nil) { throw ValidationError("give input files or --data MANIFEST (one of them)") }
       let writesNPY = chosenFormat == .npy
@@ -91,7 +88,7 @@ extension Metatx {
         var report = BadRowReport(policy: data.policy)
         let manifest = try data.read(dataPath, kind: .classification, modality: chosen, requiresTarget: false,
           report: &report)
-        guard let first = manifest.entries.first else { throw ValidationError("\(dataPath) holds no usable rows") }
+        guard let first = manifest.entries.first else { throw CommandFailure("\(dataPath) holds no usable rows") }
         let pipeline = try makePipeline(first.inputs.map(\.modality), encoder: sharedEncoder, stored: stored,
           fitting: manifest.entries.flatMap { $0.inputs.compactMap(\.filePath) }, pooling: pool, rng: &rng)
         let writer = try makeWriter(width: pipeline.embeddingWidth, inputs: pipeline.inputs, shared: false)
@@ -109,7 +106,7 @@ extension Metatx {
         return
       }
       guard let chosen else {
-        throw ValidationError("cannot tell the modality of \(files[0]) from its name; give --modality")
+        throw CommandFailure("cannot tell the modality of \(files[0]) from its name; give --modality")
       }
       // A pretrained model embeds into its shared space: its pooling, its
       // projection, unit length — comparable across modalities.
@@ -142,8 +139,8 @@ extension Metatx {
 
     /// The `tokens` pass-through: token arrays in, a `.npy` out.
     private func embedTokenArrays() throws {
-      guard files.count == 1 else { throw ValidationError("--modality tokens takes one .npy input") }
-      guard (chosenFormat ?? .npy) == .npy else { throw ValidationError("--modality tokens writes .npy (--format npy)") }
+      guard files.count == 1 else { throw CommandFailure("--modality tokens takes one .npy input") }
+      guard (chosenFormat ?? .npy) == .npy else { throw CommandFailure("--modality tokens writes .npy (--format npy)") }
       let (sharedEncoder, _, _) = try loadEncoder()
       let embedded = try TokenEmbedding.embed(
         NPYArray.read(path: files[0]), file: files[0], encoder: sharedEncoder, pooling: pool, batchSize: batchSize)
@@ -154,8 +151,17 @@ extension Metatx {
     /// A pretrained model's shared space: its projections and the pooling they were trained on.
     private typealias SharedSpace = (projections: ContrastiveProjections, pooling: Pooling)
 
+    /// `--model`, else (without `--encoder`) the built-in default model.
+    private func resolvedModelPath() throws -> String? {
+      if let model { return model }
+      if encoder != nil { return nil }
+      guard let located = DefaultModel.locate() else { throw CommandFailure(DefaultModel.missingExplanation) }
+      global.detail("using the built-in default model \(located)")
+      return located
+    }
+
     private func loadEncoder() throws -> (Encoder, [Modality: AnyTokenizer], SharedSpace?) {
-      if let model {
+      if let model = try resolvedModelPath() {
         let loaded = try Model.load(path: model)
         global.detail("model \(model): encoder \(loaded.encoder.config)")
         return (loaded.encoder, loaded.tokenizers, loaded.projections)
@@ -172,12 +178,12 @@ extension Metatx {
       pooling: Pooling, rng: inout SeededRNG
     ) throws -> SampleEncoder {
       guard pool != .none else {
-        throw ValidationError("--pool none is for --modality tokens; other inputs give pooled embeddings")
+        throw CommandFailure("--pool none is for --modality tokens; other inputs give pooled embeddings")
       }
       let tokenizers = try modalities.map { modality -> AnyTokenizer in
         if let tokenizer = stored[modality] { return tokenizer }
         guard let fresh = try modality.freshTokenizer(fittingTo: paths, dim: encoder.config.dim, settings: tokenizerOptions.parsed(), rng: &rng) else {
-          throw ValidationError("\(modality.rawValue) inputs cannot be mixed with other inputs")
+          throw CommandFailure("\(modality.rawValue) inputs cannot be mixed with other inputs")
         }
         global.say("note: no trained \(modality.rawValue) tokenizer, so a seeded untrained one is used")
         return fresh
@@ -190,7 +196,7 @@ extension Metatx {
     private func makeWriter(width: Int, inputs: [Modality], shared: Bool) throws -> EmbeddingWriter {
       try EmbeddingWriter(format: chosenFormat ?? .jsonl, path: output, width: width, settings: [
         "pooling": pool.rawValue, "normalized": String(normalize || shared), "shared_space": String(shared),
-        "inputs": inputs.map(\.rawValue).joined(separator: ","), "model": model ?? encoder ?? "",
+        "inputs": inputs.map(\.rawValue).joined(separator: ","), "model": (try? resolvedModelPath()) ?? encoder ?? "",
         "metatx_version": metatxVersion,
       ])
     }

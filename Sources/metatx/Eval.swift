@@ -64,7 +64,7 @@ extension Metatx {
       let samples = try TaskData.samples(manifest, kind: record.kind, tokenizers: taskModel.tokenizers, labels: labels,
         report: &report).map(\.sample)
       if let summary = report.summary { global.say(summary) }
-      guard !samples.isEmpty else { throw ValidationError("\(dataPath) holds no usable rows") }
+      guard !samples.isEmpty else { throw CommandFailure("\(dataPath) holds no usable rows") }
       let predictions = taskModel.predictions(samples.map(\.inputs), batchSize: batchSize)
       let targets = Tensor(shape: [samples.count, samples[0].target.count], values: samples.flatMap(\.target))
       do {
@@ -98,11 +98,11 @@ extension Metatx {
       var report = BadRowReport(policy: data.policy)
       let manifest = try data.read(path, kind: .classification, modality: nil, requiresTarget: true, report: &report)
       guard let first = manifest.entries.first, first.inputs.count == 1 else {
-        throw ValidationError("--zero-shot needs a manifest with one input column and labels")
+        throw CommandFailure("--zero-shot needs a manifest with one input column and labels")
       }
       let modality = first.inputs[0].modality
       guard let tokenizer = pretrained.tokenizers[modality] else {
-        throw ValidationError("\(model) has no \(modality.rawValue) tokenizer")
+        throw CommandFailure("\(model) has no \(modality.rawValue) tokenizer")
       }
       let labels = try LabelSet(training: manifest)
       let samples = try TaskData.samples(manifest, kind: .classification, tokenizers: [tokenizer], labels: labels,

@@ -41,3 +41,10 @@ struct GlobalOptions: ParsableArguments {
 
 /// Whether standard output is a terminal (binary data is not written there).
 var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) != 0 }
+
+/// A problem found while running (not in the arguments themselves): printed
+/// as one `Error:` line, without the usage text a `ValidationError` brings.
+struct CommandFailure: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}

@@ -55,7 +55,7 @@ extension Metatx {
         if let summary = report.summary { global.say(summary) }
       } else {
         guard taskModel.tokenizers.count == 1 else {
-          throw ValidationError("this task takes \(record.inputs.map(\.rawValue)); give --data MANIFEST")
+          throw CommandFailure("this task takes \(record.inputs.map(\.rawValue)); give --data MANIFEST")
         }
         for file in files {
           let decoded = try taskModel.tokenizers[0].read(path: file)

@@ -92,7 +92,7 @@ extension Metatx {
       for modality in modalities {
         guard let tokenizer = try modality.freshTokenizer(
           fittingTo: Array(Set(fittingPaths[modality] ?? [])).sorted(), dim: encoder.config.dim, settings: tokenizerOptions.parsed(), rng: &rng)
-        else { throw ValidationError("\(modality.rawValue) inputs cannot be pretrained") }
+        else { throw CommandFailure("\(modality.rawValue) inputs cannot be pretrained") }
         tokenizers[modality] = tokenizer
       }
       let projections = ContrastiveProjections(modalities: modalities, inputWidth: pool.outputWidth(dim: encoder.config.dim),
@@ -103,7 +103,7 @@ extension Metatx {
       let validation = try validationManifests.compactMap { try PairManifest.pairs($0, tokenizers: tokenizers, report: &report) }
       if let summary = report.summary { global.say(summary) }
       guard !training.isEmpty, training.allSatisfy({ $0.pairs.count >= 2 }) else {
-        throw ValidationError("every --pairs manifest needs at least two training pairs")
+        throw CommandFailure("every --pairs manifest needs at least two training pairs")
       }
       global.say("pretraining \(encoder.config) on \(training.map { "\($0.pairs.count) \($0.first.rawValue)–\($0.second.rawValue)" }.joined(separator: ", ")) pairs"
         + (validation.isEmpty ? "" : "; validating on \(validation.map(\.pairs.count).reduce(0, +))"))
@@ -118,7 +118,7 @@ extension Metatx {
       let progress = ProgressLine()
       let logLines = try log.map { path -> FileHandle in
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
-          throw ValidationError("cannot create the log file \(path)")
+          throw CommandFailure("cannot create the log file \(path)")
         }
         return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
       }

@@ -73,18 +73,18 @@ extension Metatx {
       }
       let chosen = modality ?? Modality.detect(path: files[0])
       guard let chosen else {
-        throw ValidationError("cannot tell the modality of \(files[0]) from its name; give --modality")
+        throw CommandFailure("cannot tell the modality of \(files[0]) from its name; give --modality")
       }
       var rng = SeededRNG(seed: global.seed)
       let tokenizer: AnyTokenizer?
       if let model {
         let loaded = try Model.load(path: model)
         guard let stored = loaded.tokenizers[chosen] else {
-          throw ValidationError("\(model) has no \(chosen.rawValue) tokenizer")
+          throw CommandFailure("\(model) has no \(chosen.rawValue) tokenizer")
         }
         tokenizer = stored
       } else if let bpe {
-        guard chosen == .text else { throw ValidationError("--bpe is for text inputs") }
+        guard chosen == .text else { throw CommandFailure("--bpe is for text inputs") }
         let configuration = TextTokenizer.Configuration(vocabulary: .trained(merges: try BPEMergesFile.read(path: bpe)))
         let text = try TextTokenizer(configuration: configuration, dim: dim)
         text.initialise(&rng)
@@ -93,7 +93,7 @@ extension Metatx {
         tokenizer = try chosen.freshTokenizer(fittingTo: files, dim: dim, settings: tokenizerOptions.parsed(), rng: &rng)
       }
       guard let tokenizer else {
-        throw ValidationError("\(chosen.rawValue) inputs are already token embeddings; use `metatx embed`")
+        throw CommandFailure("\(chosen.rawValue) inputs are already token embeddings; use `metatx embed`")
       }
       if raw {
         try writeRawFeatures(tokenizer)
@@ -125,9 +125,9 @@ extension Metatx {
 
     private func writeRawFeatures(_ tokenizer: AnyTokenizer) throws {
       let features = try files.flatMap { try tokenizer.rawFeatures(path: $0) }
-      guard let first = features.first else { throw ValidationError("the inputs hold no samples") }
+      guard let first = features.first else { throw CommandFailure("the inputs hold no samples") }
       guard features.allSatisfy({ $0.shape == first.shape }) else {
-        throw ValidationError("raw features differ in shape between samples; give one file at a time")
+        throw CommandFailure("raw features differ in shape between samples; give one file at a time")
       }
       let values = features.flatMap(\.values)
       let shape = features.count == 1 ? first.shape : [features.count] + first.shape

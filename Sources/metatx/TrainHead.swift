@@ -32,7 +32,7 @@ extension Metatx {
     @Option(help: "Validation data (same forms); the best epoch on it is kept.")
     var val: String?
 
-    @Option(help: "A metatx model file (encoder and pretrained tokenizers).")
+    @Option(help: "A metatx model file (encoder and pretrained tokenizers); default: the built-in default model.")
     var model: String?
 
     @Option(help: "Encoder instead of a model: a safetensors file or random:PRESET.")
@@ -80,9 +80,6 @@ extension Metatx {
 
     func validate() throws {
       if model != nil && encoder != nil { throw ValidationError("give --model or --encoder, not both") }
-      if model == nil && encoder == nil {
-        throw ValidationError("give --model MODEL or --encoder FILE|random:PRESET (the built-in default model is not trained yet)")
-      }
       if epochs < 1 || batchSize < 1 { throw ValidationError("--epochs and --batch-size must be positive") }
       if pool == .none { throw ValidationError("a head needs pooled embeddings: --pool cls, mean, max or cls+mean") }
       if !(lr > 0) { throw ValidationError("--lr must be positive") }
@@ -106,7 +103,7 @@ extension Metatx {
       }
       var report = BadRowReport(policy: data.policy)
       let trainManifest = try data.read(train, kind: task, modality: modality, requiresTarget: true, report: &report)
-      guard let first = trainManifest.entries.first else { throw ValidationError("\(train) holds no usable rows") }
+      guard let first = trainManifest.entries.first else { throw CommandFailure("\(train) holds no usable rows") }
       let labels: LabelSet? = task == .regression ? nil : try LabelSet(training: trainManifest)
       var validationManifest = try val.map {
         try data.read($0, kind: task, modality: modality, requiresTarget: true, report: &report)
@@ -128,7 +125,7 @@ extension Metatx {
         }
         guard let tokenizer = try modality.freshTokenizer(
           fittingTo: Array(Set(paths)).sorted(), dim: sharedEncoder.config.dim, settings: tokenizerOptions.parsed(), rng: &rng)
-        else { throw ValidationError("\(modality.rawValue) inputs are token arrays; train-head needs a tokenized modality") }
+        else { throw CommandFailure("\(modality.rawValue) inputs are token arrays; train-head needs a tokenized modality") }
         return tokenizer
       }
       let trainSamples = try TaskData.samples(trainManifest, kind: task, tokenizers: tokenizers, labels: labels,
@@ -137,7 +134,7 @@ extension Metatx {
         try TaskData.samples($0, kind: task, tokenizers: tokenizers, labels: labels, report: &report).map(\.sample)
       } ?? []
       if let summary = report.summary { global.say(summary) }
-      guard !trainSamples.isEmpty else { throw ValidationError("no training samples left") }
+      guard !trainSamples.isEmpty else { throw CommandFailure("no training samples left") }
 
       let outputs = labels?.count ?? trainSamples[0].target.count
       let width = pool.outputWidth(dim: sharedEncoder.config.dim)
@@ -152,7 +149,7 @@ extension Metatx {
         + "; encoder \(sharedEncoder.config) \(tuneEncoder ? "tuned" : "frozen")")
       let taskRecord = { (epochs: [EpochRecord]) in
         TaskRecord(kind: task, labels: taskModel.labels, inputs: modalities, pooling: pool, head: head,
-          outputs: outputs, encoderSource: (model ?? encoder)! + (tuneEncoder ? " (tuned)" : ""), options: options,
+          outputs: outputs, encoderSource: (try resolvedModelPath() ?? encoder ?? "") + (tuneEncoder ? " (tuned)" : ""), options: options,
           epochs: epochs)
       }
       let records = try fit(taskModel, train: trainSamples, validation: validationSamples, options: options,
@@ -186,8 +183,17 @@ extension Metatx {
       return options
     }
 
+    /// `--model`, else (without `--encoder`) the built-in default model.
+    private func resolvedModelPath() throws -> String? {
+      if let model { return model }
+      if encoder != nil { return nil }
+      guard let located = DefaultModel.locate() else { throw CommandFailure(DefaultModel.missingExplanation) }
+      global.detail("using the built-in default model \(located)")
+      return located
+    }
+
     private func loadEncoder(rng: inout SeededRNG) throws -> (Encoder, [Modality: AnyTokenizer]) {
-      if let model {
+      if let model = try resolvedModelPath() {
         let loaded = try Model.load(path: model)
         return (loaded.encoder, loaded.tokenizers)
       }
@@ -218,7 +224,7 @@ extension Metatx {
         // A resumed run adds its epochs to the stopped run's log.
         guard resuming && FileManager.default.fileExists(atPath: path)
           || FileManager.default.createFile(atPath: path, contents: nil)
-        else { throw ValidationError("cannot create the log file \(path)") }
+        else { throw CommandFailure("cannot create the log file \(path)") }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try handle.seekToEnd()
         return handle
