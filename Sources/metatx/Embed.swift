@@ -28,14 +28,7 @@ extension Metatx {
     @Option(help: "The inputs' modality (default: detected from the first file name).")
     var modality: Modality?
 
-    @Option(help: "A metatx model file (encoder and tokenizers); default: the built-in default model.")
-    var model: String?
-
-    @Option(help: "Encoder instead of a model: a safetensors file (official Meta-Transformer layout) or random:PRESET (tiny, small, base, large).")
-    var encoder: String?
-
-    @Option(help: "Attention heads when the encoder file does not say (default: dim/64).")
-    var heads: Int?
+    @OptionGroup var encoderOptions: EncoderOptions
 
     @Option(help: "Pooling: \(Pooling.allCases.map(\.rawValue).joined(separator: ", ")).")
     var pool: Pooling = .mean
@@ -64,8 +57,6 @@ extension Metatx {
     var files: [String] = []
 
     func validate() throws {
-      if let heads, heads < 1 { throw ValidationError("--heads must be at least 1, got \(heads)") }
-      if model != nil && encoder != nil { throw ValidationError("give --model or --encoder, not both") }
       if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
       if files.isEmpty == (dataPath == nil) { throw ValidationError("give input files or --data MANIFEST (one of them)") }
       let writesNPY = chosenFormat == .npy
@@ -83,7 +74,8 @@ extension Metatx {
         return
       }
       var rng = SeededRNG(seed: global.seed)
-      let (sharedEncoder, stored, sharedSpace) = try loadEncoder()
+      let loaded = try encoderOptions.load(seed: global.seed, global: global)
+      let (sharedEncoder, stored, sharedSpace) = (loaded.encoder, loaded.tokenizers, loaded.sharedSpace)
       if let dataPath {
         var report = BadRowReport(policy: data.policy)
         let manifest = try data.read(dataPath, kind: .classification, modality: chosen, requiresTarget: false,
@@ -91,7 +83,8 @@ extension Metatx {
         guard let first = manifest.entries.first else { throw CommandFailure("\(dataPath) holds no usable rows") }
         let pipeline = try makePipeline(first.inputs.map(\.modality), encoder: sharedEncoder, stored: stored,
           fitting: manifest.entries.flatMap { $0.inputs.compactMap(\.filePath) }, pooling: pool, rng: &rng)
-        let writer = try makeWriter(width: pipeline.embeddingWidth, inputs: pipeline.inputs, shared: false)
+        let writer = try makeWriter(width: pipeline.embeddingWidth, inputs: pipeline.inputs, shared: false,
+          source: loaded.source)
         for start in stride(from: 0, to: manifest.entries.count, by: batchSize) {
           let chunk = Manifest(file: manifest.file, kind: manifest.kind,
             entries: Array(manifest.entries[start..<min(manifest.entries.count, start + batchSize)]))
@@ -114,7 +107,7 @@ extension Metatx {
       let pipeline = try makePipeline([chosen], encoder: sharedEncoder, stored: stored, fitting: files,
         pooling: space?.pooling ?? pool, rng: &rng)
       let writer = try makeWriter(width: space?.projections.embeddingWidth ?? pipeline.embeddingWidth,
-        inputs: pipeline.inputs, shared: space != nil)
+        inputs: pipeline.inputs, shared: space != nil, source: loaded.source)
       var pendingIDs: [String] = []
       var pending: [[AnySample]] = []
       func flush() throws {
@@ -141,7 +134,7 @@ extension Metatx {
     private func embedTokenArrays() throws {
       guard files.count == 1 else { throw CommandFailure("--modality tokens takes one .npy input") }
       guard (chosenFormat ?? .npy) == .npy else { throw CommandFailure("--modality tokens writes .npy (--format npy)") }
-      let (sharedEncoder, _, _) = try loadEncoder()
+      let sharedEncoder = try encoderOptions.load(seed: global.seed, global: global).encoder
       let embedded = try TokenEmbedding.embed(
         NPYArray.read(path: files[0]), file: files[0], encoder: sharedEncoder, pooling: pool, batchSize: batchSize)
       try embedded.write(to: output)
@@ -150,27 +143,6 @@ extension Metatx {
 
     /// A pretrained model's shared space: its projections and the pooling they were trained on.
     private typealias SharedSpace = (projections: ContrastiveProjections, pooling: Pooling)
-
-    /// `--model`, else (without `--encoder`) the built-in default model.
-    private func resolvedModelPath() throws -> String? {
-      if let model { return model }
-      if encoder != nil { return nil }
-      guard let located = DefaultModel.locate() else { throw CommandFailure(DefaultModel.missingExplanation) }
-      global.detail("using the built-in default model \(located)")
-      return located
-    }
-
-    private func loadEncoder() throws -> (Encoder, [Modality: AnyTokenizer], SharedSpace?) {
-      if let model = try resolvedModelPath() {
-        let loaded = try Model.load(path: model)
-        global.detail("model \(model): encoder \(loaded.encoder.config)")
-        return (loaded.encoder, loaded.tokenizers, loaded.projections)
-      }
-      let source = try EncoderSource(parsing: encoder!)
-      let loaded = try source.load(heads: heads, seed: global.seed)
-      global.detail("encoder \(source): \(loaded.config)")
-      return (loaded, [:], nil)
-    }
 
     /// The model's tokenizers where it has them, else fresh ones fitted to the inputs.
     private func makePipeline(
@@ -193,10 +165,10 @@ extension Metatx {
       return pipeline
     }
 
-    private func makeWriter(width: Int, inputs: [Modality], shared: Bool) throws -> EmbeddingWriter {
+    private func makeWriter(width: Int, inputs: [Modality], shared: Bool, source: String) throws -> EmbeddingWriter {
       try EmbeddingWriter(format: chosenFormat ?? .jsonl, path: output, width: width, settings: [
         "pooling": pool.rawValue, "normalized": String(normalize || shared), "shared_space": String(shared),
-        "inputs": inputs.map(\.rawValue).joined(separator: ","), "model": (try? resolvedModelPath()) ?? encoder ?? "",
+        "inputs": inputs.map(\.rawValue).joined(separator: ","), "model": source,
         "metatx_version": metatxVersion,
       ])
     }

@@ -32,14 +32,7 @@ extension Metatx {
     @Option(help: "Validation data (same forms); the best epoch on it is kept.")
     var val: String?
 
-    @Option(help: "A metatx model file (encoder and pretrained tokenizers); default: the built-in default model.")
-    var model: String?
-
-    @Option(help: "Encoder instead of a model: a safetensors file or random:PRESET.")
-    var encoder: String?
-
-    @Option(help: "Attention heads when the encoder file does not say.")
-    var heads: Int?
+    @OptionGroup var encoderOptions: EncoderOptions
 
     @Option(help: "classification, multilabel or regression.")
     var task: TaskKind = .classification
@@ -79,7 +72,6 @@ extension Metatx {
     var stopAfterEpoch: Int?
 
     func validate() throws {
-      if model != nil && encoder != nil { throw ValidationError("give --model or --encoder, not both") }
       if epochs < 1 || batchSize < 1 { throw ValidationError("--epochs and --batch-size must be positive") }
       if pool == .none { throw ValidationError("a head needs pooled embeddings: --pool cls, mean, max or cls+mean") }
       if !(lr > 0) { throw ValidationError("--lr must be positive") }
@@ -113,7 +105,8 @@ extension Metatx {
       }
 
       var rng = SeededRNG(seed: global.seed)
-      let (sharedEncoder, pretrained) = try loadEncoder(rng: &rng)
+      let loaded = try encoderOptions.load(seed: global.seed, global: global)
+      let (sharedEncoder, pretrained) = (loaded.encoder, loaded.tokenizers)
       let modalities = first.inputs.map(\.modality)
       let tokenizers = try modalities.map { modality -> AnyTokenizer in
         if let tokenizer = pretrained[modality] { return tokenizer }
@@ -149,7 +142,7 @@ extension Metatx {
         + "; encoder \(sharedEncoder.config) \(tuneEncoder ? "tuned" : "frozen")")
       let taskRecord = { (epochs: [EpochRecord]) in
         TaskRecord(kind: task, labels: taskModel.labels, inputs: modalities, pooling: pool, head: head,
-          outputs: outputs, encoderSource: (try resolvedModelPath() ?? encoder ?? "") + (tuneEncoder ? " (tuned)" : ""), options: options,
+          outputs: outputs, encoderSource: loaded.source + (tuneEncoder ? " (tuned)" : ""), options: options,
           epochs: epochs)
       }
       let records = try fit(taskModel, train: trainSamples, validation: validationSamples, options: options,
@@ -181,24 +174,6 @@ extension Metatx {
       options.ridgePenalty = ridgePenalty
       options.seed = global.seed
       return options
-    }
-
-    /// `--model`, else (without `--encoder`) the built-in default model.
-    private func resolvedModelPath() throws -> String? {
-      if let model { return model }
-      if encoder != nil { return nil }
-      guard let located = DefaultModel.locate() else { throw CommandFailure(DefaultModel.missingExplanation) }
-      global.detail("using the built-in default model \(located)")
-      return located
-    }
-
-    private func loadEncoder(rng: inout SeededRNG) throws -> (Encoder, [Modality: AnyTokenizer]) {
-      if let model = try resolvedModelPath() {
-        let loaded = try Model.load(path: model)
-        return (loaded.encoder, loaded.tokenizers)
-      }
-      let source = try EncoderSource(parsing: encoder!)
-      return (try source.load(heads: heads, seed: global.seed), [:])
     }
 
     /// Trains (or fits a ridge head); `saveBest` writes the task file after
