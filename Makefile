@@ -41,8 +41,9 @@ MODEL_IMAGES ?= 10000
 model: build
 	Scripts/datasets.sh --only fashion-mnist,spoken-digits --limit $(MODEL_IMAGES)
 	python3 Scripts/datasets/pairs.py data
+	cd data/pairs && ../../.build/release/metatx tokenize --train-bpe corpus.txt --vocab-size 1024 -o merges.txt
 	cd data/pairs && ../../.build/release/metatx pretrain --verbose --seed 0 \
-	  --pairs image-text.csv --pairs audio-text.csv --preset tiny --embed-dim 128 \
+	  --pairs image-text.csv --pairs audio-text.csv --preset tiny --embed-dim 128 --bpe merges.txt \
 	  --set image.imageSize=28 --set image.patchSize=4 --set image.channels=1 \
 	  --set 'image.mean=[0.286]' --set 'image.std=[0.353]' --set audio.frames=128 \
 	  --epochs $(MODEL_EPOCHS) --batch-size 64 --lr 5e-4 --warmup 200 \

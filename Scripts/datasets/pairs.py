@@ -5,6 +5,7 @@
   class name and varied templates.
 - data/pairs/audio-text.csv: espeak-ng spoken digits with their transcript in
   varied templates.
+- data/pairs/corpus.txt: the training texts, one per line (for the text BPE).
 
 Columns `image,text,split` / `audio,text,split`; paths are relative to
 data/pairs/. Rows from a dataset's test split are marked `val` (held-out
@@ -47,21 +48,27 @@ def write_pairs(path, header, rows):
     os.replace(temporary, path)
 
 
-def build(data, name, column, templates, label_text, seed):
+def build(data, name, column, templates, label_text, seed, corpus):
     rng = random.Random(seed)
     rows = []
     for split, mark in (("train", "train"), ("test", "val")):
         for row in read_manifest(os.path.join(data, name, f"{split}.csv")):
             caption = rng.choice(templates).format(label_text(row["label"]))
             rows.append([os.path.join("..", name, row["path"]), caption, mark])
+            if mark == "train":
+                corpus.append(caption)
     write_pairs(os.path.join(data, "pairs", f"{column}-text.csv"), [column, "text", "split"], rows)
     return len(rows)
 
 
 def main(data):
     os.makedirs(os.path.join(data, "pairs"), exist_ok=True)
-    images = build(data, "fashion-mnist", "image", IMAGE_TEMPLATES, lambda label: FASHION_NAMES[label], 1)
-    audio = build(data, "spoken-digits", "audio", AUDIO_TEMPLATES, lambda label: label, 2)
+    corpus = []
+    images = build(data, "fashion-mnist", "image", IMAGE_TEMPLATES, lambda label: FASHION_NAMES[label], 1, corpus)
+    audio = build(data, "spoken-digits", "audio", AUDIO_TEMPLATES, lambda label: label, 2, corpus)
+    # The training captions and transcripts: the corpus the default model's text BPE is learned from.
+    with open(os.path.join(data, "pairs", "corpus.txt"), "w", encoding="utf-8") as handle:
+        handle.write("\n".join(corpus) + "\n")
     print(f"pairs: {images} image-text, {audio} audio-text rows in {os.path.join(data, 'pairs')}")
 
 

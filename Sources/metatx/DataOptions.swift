@@ -63,7 +63,10 @@ struct TokenizerOptions: ParsableArguments {
   @Option(name: .customLong("set"), help: "A tokenizer setting MODALITY.FIELD=VALUE, e.g. image.imageSize=28 (repeatable).")
   var settings: [String] = []
 
+  @Option(help: "Text: a merges file written by `tokenize --train-bpe`, used instead of CLIP's vocabulary.")
+  var bpe: String?
+
   func parsed() throws -> TokenizerSettings {
-    try TokenizerSettings(parsing: settings)
+    try TokenizerSettings(parsing: settings, textMerges: bpe.map(BPEMergesFile.read(path:)))
   }
 }

@@ -45,8 +45,6 @@ extension Metatx {
     @Option(help: "Text: the vocabulary size to learn with --train-bpe (at least 514).")
     var vocabSize: Int = 8192
 
-    @Option(help: "Text: a merges file written by --train-bpe, used instead of CLIP's vocabulary.")
-    var bpe: String?
 
     @Argument(help: "Input files, or - for standard input.")
     var files: [String] = []
@@ -58,7 +56,7 @@ extension Metatx {
         return
       }
       if files.isEmpty { throw ValidationError("give at least one input file") }
-      if bpe != nil && model != nil { throw ValidationError("--bpe and --model exclude each other") }
+      if tokenizerOptions.bpe != nil && model != nil { throw ValidationError("--bpe and --model exclude each other") }
       if dim < 1 { throw ValidationError("--dim must be positive, got \(dim)") }
       if output == "-" && standardOutputIsTerminal {
         throw ValidationError("refusing to write binary .npy to a terminal; give -o FILE or redirect standard output")
@@ -83,12 +81,6 @@ extension Metatx {
           throw CommandFailure("\(model) has no \(chosen.rawValue) tokenizer")
         }
         tokenizer = stored
-      } else if let bpe {
-        guard chosen == .text else { throw CommandFailure("--bpe is for text inputs") }
-        let configuration = TextTokenizer.Configuration(vocabulary: .trained(merges: try BPEMergesFile.read(path: bpe)))
-        let text = try TextTokenizer(configuration: configuration, dim: dim)
-        text.initialise(&rng)
-        tokenizer = AnyTokenizer(text)
       } else {
         tokenizer = try chosen.freshTokenizer(fittingTo: files, dim: dim, settings: tokenizerOptions.parsed(), rng: &rng)
       }

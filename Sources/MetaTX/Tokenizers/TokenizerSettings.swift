@@ -7,8 +7,11 @@ import Readers
 /// configuration's own (its Codable keys); values are JSON (a bare word is a string).
 public struct TokenizerSettings: Sendable {
   public let values: [Modality: [String: String]]
+  /// A learned BPE (merges in rank order) that replaces CLIP's vocabulary for text.
+  public let textMerges: [String]?
 
-  public init(parsing settings: [String]) throws {
+  public init(parsing settings: [String], textMerges: [String]? = nil) throws {
+    self.textMerges = textMerges
     var values: [Modality: [String: String]] = [:]
     for setting in settings {
       guard let equals = setting.firstIndex(of: "="), let dot = setting[..<equals].firstIndex(of: "."),
@@ -25,6 +28,11 @@ public struct TokenizerSettings: Sendable {
   /// `configuration` with this modality's settings applied, decoded again so
   /// that a wrong field or value is reported, not ignored.
   public func apply<Configuration: Codable>(to configuration: Configuration, modality: Modality) throws -> Configuration {
+    var configuration = configuration
+    if let textMerges, var text = configuration as? TextTokenizer.Configuration {
+      text.vocabulary = .trained(merges: textMerges)
+      configuration = text as! Configuration
+    }
     guard let settings = values[modality], !settings.isEmpty else { return configuration }
     let encoded = try JSONEncoder().encode(configuration)
     guard var object = try JSONSerialization.jsonObject(with: encoded) as? [String: Any] else {
