@@ -46,13 +46,9 @@ runs_folder="$data/accuracy-runs"
 encoder="${ENCODER:-random:tiny}"
 model="${MODEL:-}"
 
-fail() {
-  echo "accuracy: $1" >&2
-  exit 2
-}
-
 # The dataset and modality tables (training settings), the option checks and
-# the validation split, shared with Scripts/transfer.sh.
+# the validation split, shared with Scripts/transfer.sh; messages start "accuracy:".
+script_name=accuracy
 source Scripts/accuracy/settings.sh
 read_run_options "${all_datasets[@]}"
 if [ -n "$model" ]; then

@@ -55,11 +55,9 @@ data="$root/data"
 runs_folder="$data/transfer-runs"
 if [ -z "${SEEDS:-}" ]; then SEEDS="0 1 2"; fi
 
-fail() {
-  echo "transfer: $1" >&2
-  exit 2
-}
-
+# The dataset and modality tables (training settings), the option checks and
+# the validation split, shared with Scripts/accuracy.sh; messages start "transfer:".
+script_name=transfer
 source Scripts/accuracy/settings.sh
 read_run_options basic-motions gunpoint wine mutag primitives
 if [ ! -f "$model" ]; then

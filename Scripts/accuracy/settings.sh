@@ -1,10 +1,16 @@
 # What Scripts/accuracy.sh and Scripts/transfer.sh share; sourced, not run.
-# The caller defines `fail MESSAGE` (prints the message under its own name,
-# exits) before sourcing, and `cd`s to the repository root.
+# The caller sets script_name (the prefix of its messages) before sourcing,
+# and `cd`s to the repository root.
 #
 # Defines: modality_of, pool_of, epochs_of, lr_of, batch_of, patience_of
-# (associative arrays), all_datasets, and the functions read_run_options,
-# build_missing_datasets, split_training and last_message.
+# (associative arrays), all_datasets, and the functions fail,
+# read_run_options, build_missing_datasets, split_training and last_message.
+
+# Prints MESSAGE as the caller's one-line error and exits with status 2.
+fail() {
+  echo "$script_name: $1" >&2
+  exit 2
+}
 
 # Each dataset's modality (the --modality of train-head; Scripts/datasets/README.md
 # has the layouts). Coffee's manifests name one-spectrum CSV files, which
@@ -113,7 +119,7 @@ build_missing_datasets() {
     [ -f "$data/$name/train.csv" ] && [ -f "$data/$name/test.csv" ] || missing+=("$name")
   done
   if [ ${#missing[@]} -gt 0 ]; then
-    echo "building ${missing[*]}" >&2
+    echo "$script_name: building ${missing[*]}" >&2
     Scripts/datasets.sh --only "$(IFS=,; echo "${missing[*]}")"
   fi
 }
