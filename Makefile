@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 SWIFT ?= swift
 RELEASE = -c release
 
-.PHONY: setup build test bench demo accuracy model install clean
+.PHONY: setup build test bench demo accuracy transfer model install clean
 
 ## setup: install the Debian packages metatx needs (as root), when missing
 setup:
@@ -34,6 +34,13 @@ accuracy: build
 	@[ -d data ] || Scripts/datasets.sh
 	@Scripts/accuracy.sh
 
+## transfer: pretrained frozen vs random frozen vs tuned encoder on modalities the
+## model was not pretrained on (data/transfer.md); options MODEL= (default
+## data/model.safetensors, from make model), DATASETS=, SEEDS=, EPOCHS=, THREADS=
+## (see Scripts/transfer.sh)
+transfer: build
+	@Scripts/transfer.sh
+
 ## model: contrastive pretraining on offline paired data (Fashion-MNIST captions,
 ## espeak-ng spoken digits); writes data/model.safetensors
 MODEL_EPOCHS ?= 10
@@ -58,4 +65,4 @@ install: build
 	  install -m 0644 Models/default.safetensors $(DESTDIR)$(PREFIX)/share/metatx/default.safetensors; fi
 
 clean:
-	rm -rf .build data/demo data/accuracy-runs
+	rm -rf .build data/demo data/accuracy-runs data/transfer-runs

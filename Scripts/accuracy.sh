@@ -43,103 +43,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 data="$root/data"
 runs_folder="$data/accuracy-runs"
-metatx="${METATX:-$root/.build/release/metatx}"
 encoder="${ENCODER:-random:tiny}"
 model="${MODEL:-}"
-seeds="${SEEDS:-0}"
-seeds="${seeds//,/ }"
-epochs_override="${EPOCHS:-}"
-threads="${THREADS:-}"
-val_fraction="${VAL_FRACTION:-0.2}"
-split_seed="${SPLIT_SEED:-0}"
 
-# Each dataset's modality (the --modality of train-head; Scripts/datasets/README.md
-# has the layouts). Coffee's manifests name one-spectrum CSV files, which
-# only --modality hyperspectral reads as spectra rather than as tables; the
-# series are .npy files and the IMU recordings CSV files, so both need their
-# modality named too.
-dataset_table="
-# dataset           modality
-iris                tabular
-wine                tabular
-breast-cancer       tabular
-digits              image
-fashion-mnist       image
-basic-motions       imu
-gunpoint            timeseries
-italy-power-demand  timeseries
-fortunes            text
-spoken-digits       audio
-mutag               graph
-primitives          pointcloud
-coffee              hyperspectral
-"
-
-# Training defaults per modality.
-# - pool: cls+mean where the tokenizer adds a summary token (cls, TokenGT's
-#   graph token), so the head sees it and the token average; mean where it
-#   adds none (PatchTST series patches, text, whose padding the mean skips).
-# - epochs/patience: the small sets (tens to a few hundred rows, a few to a few
-#   dozen tokens each) train long and cheaply; the large ones (images, audio,
-#   point clouds, 8k fortunes) are where the time goes, so fewer epochs and an
-#   earlier stop when validation stops improving.
-# - lr: AdamW's 1e-3 for the head and tokenizer (tuned encoder: × 0.1).
-# - batch: 16 where the training part has under ~150 rows, so an epoch still
-#   takes several steps; 32 otherwise.
-modality_table="
-# modality       pool      epochs  lr     batch  patience
-tabular          cls+mean  30      1e-3   16     8
-image            cls+mean  10      1e-3   32     3
-imu              cls+mean  30      1e-3   16     8
-timeseries       mean      30      1e-3   16     8
-text             mean      5       1e-3   32     2
-audio            cls+mean  10      1e-3   32     3
-graph            cls+mean  30      1e-3   16     8
-pointcloud       cls+mean  10      1e-3   32     3
-hyperspectral    cls+mean  30      1e-3   16     8
-"
-
-fail() {
-  echo "accuracy: $1" >&2
-  exit 2
-}
-
-declare -A modality_of pool_of epochs_of lr_of batch_of patience_of
-all_datasets=()
-while read -r name modality; do
-  [[ -z "$name" || "$name" == \#* ]] && continue
-  modality_of[$name]=$modality
-  all_datasets+=("$name")
-done <<<"$dataset_table"
-while read -r modality pool epochs lr batch patience; do
-  [[ -z "$modality" || "$modality" == \#* ]] && continue
-  pool_of[$modality]=$pool
-  epochs_of[$modality]=$epochs
-  lr_of[$modality]=$lr
-  batch_of[$modality]=$batch
-  patience_of[$modality]=$patience
-done <<<"$modality_table"
-
-if [ -n "${DATASETS:-}" ]; then
-  IFS=', ' read -r -a datasets <<<"$DATASETS"
-  for name in "${datasets[@]}"; do
-    [ -n "${modality_of[$name]:-}" ] || fail "DATASETS names \"$name\"; known: ${all_datasets[*]}"
-  done
-else
-  datasets=("${all_datasets[@]}")
-fi
-[ -n "$seeds" ] || fail "SEEDS is empty; give one or more whole numbers, e.g. SEEDS=\"0 1 2\""
-for seed in $seeds; do
-  [[ "$seed" =~ ^[0-9]+$ ]] || fail "SEEDS holds \"$seed\"; expected whole numbers, e.g. SEEDS=\"0 1 2\""
-done
-if [ -n "$epochs_override" ] && ! [[ "$epochs_override" =~ ^[1-9][0-9]*$ ]]; then
-  fail "EPOCHS must be a positive whole number, got \"$epochs_override\""
-fi
-if [ -n "$threads" ] && ! [[ "$threads" =~ ^[1-9][0-9]*$ ]]; then
-  fail "THREADS must be a positive whole number, got \"$threads\""
-fi
-[[ "$split_seed" =~ ^[0-9]+$ ]] || fail "SPLIT_SEED must be a whole number, got \"$split_seed\""
-[ -x "$metatx" ] || fail "$metatx is missing; run make build (or make accuracy) first"
+# The dataset and modality tables (training settings), the option checks and
+# the validation split, shared with Scripts/transfer.sh; messages start "accuracy:".
+script_name=accuracy
+source Scripts/accuracy/settings.sh
+read_run_options "${all_datasets[@]}"
 if [ -n "$model" ]; then
   [ -f "$model" ] || fail "MODEL $model does not exist"
   source_flags=(--model "$model")
@@ -148,16 +59,7 @@ else
   source_flags=(--encoder "$encoder")
   source_name="$encoder"
 fi
-
-# Build the datasets that are not there yet (Scripts/datasets.sh skips built ones).
-missing=()
-for name in "${datasets[@]}"; do
-  [ -f "$data/$name/train.csv" ] && [ -f "$data/$name/test.csv" ] || missing+=("$name")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "accuracy: building ${missing[*]}" >&2
-  Scripts/datasets.sh --only "$(IFS=,; echo "${missing[*]}")"
-fi
+build_missing_datasets "$data" "${datasets[@]}"
 
 common_flags=(--quiet)
 [ -n "$threads" ] && common_flags+=(--threads "$threads")
@@ -168,20 +70,12 @@ printf 'dataset\tmodality\tsetting\tseed\tseconds\tresult\n' >"$runs"
 failed=0
 started_all=$EPOCHREALTIME
 
-# The last line of a run's messages, made safe for one TSV cell.
-last_message() {
-  local message
-  message="$(grep -v '^[[:space:]]*$' "$1" | tail -n 1 | tr '\t' ' ')"
-  echo "${message:-exited with status $2 and no message}"
-}
-
 for name in "${datasets[@]}"; do
   modality=${modality_of[$name]}
   folder="$data/$name"
   out="$runs_folder/$name"
   mkdir -p "$out"
-  python3 Scripts/accuracy/split.py "$folder/train.csv" --fit "$folder/train-fit.csv" \
-    --val "$folder/train-val.csv" --fraction "$val_fraction" --seed "$split_seed"
+  split_training "$folder"
   epochs=${epochs_override:-${epochs_of[$modality]}}
   for seed in $seeds; do
     for setting in frozen tuned ridge; do

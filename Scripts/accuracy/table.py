@@ -30,8 +30,8 @@ class TableError(Exception):
     """A one-line problem with an input file, naming it."""
 
 
-def read_runs(path):
-    """The run rows of `path` as dictionaries, in file order."""
+def read_runs(path, settings=SETTINGS):
+    """The run rows of `path` as dictionaries, in file order; every setting must be one of `settings`."""
     columns = ("dataset", "modality", "setting", "seed", "seconds", "result")
     runs = []
     with open(path, encoding="utf-8") as handle:
@@ -43,8 +43,8 @@ def read_runs(path):
             if len(cells) != len(columns):
                 raise TableError(f"{path}: row {number}: has {len(cells)} cells; expected {len(columns)}")
             run = dict(zip(columns, cells))
-            if run["setting"] not in SETTINGS:
-                raise TableError(f"{path}: row {number}: setting \"{run['setting']}\" is not one of {', '.join(SETTINGS)}")
+            if run["setting"] not in settings:
+                raise TableError(f"{path}: row {number}: setting \"{run['setting']}\" is not one of {', '.join(settings)}")
             run["seconds"] = float(run["seconds"])
             runs.append(run)
     return runs

@@ -1,0 +1,140 @@
+# What Scripts/accuracy.sh and Scripts/transfer.sh share; sourced, not run.
+# The caller sets script_name (the prefix of its messages) before sourcing,
+# and `cd`s to the repository root.
+#
+# Defines: modality_of, pool_of, epochs_of, lr_of, batch_of, patience_of
+# (associative arrays), all_datasets, and the functions fail,
+# read_run_options, build_missing_datasets, split_training and last_message.
+
+# Prints MESSAGE as the caller's one-line error and exits with status 2.
+fail() {
+  echo "$script_name: $1" >&2
+  exit 2
+}
+
+# Each dataset's modality (the --modality of train-head; Scripts/datasets/README.md
+# has the layouts). Coffee's manifests name one-spectrum CSV files, which
+# only --modality hyperspectral reads as spectra rather than as tables; the
+# series are .npy files and the IMU recordings CSV files, so both need their
+# modality named too.
+dataset_table="
+# dataset           modality
+iris                tabular
+wine                tabular
+breast-cancer       tabular
+digits              image
+fashion-mnist       image
+basic-motions       imu
+gunpoint            timeseries
+italy-power-demand  timeseries
+fortunes            text
+spoken-digits       audio
+mutag               graph
+primitives          pointcloud
+coffee              hyperspectral
+"
+
+# Training defaults per modality.
+# - pool: cls+mean where the tokenizer adds a summary token (cls, TokenGT's
+#   graph token), so the head sees it and the token average; mean where it
+#   adds none (PatchTST series patches, text, whose padding the mean skips).
+# - epochs/patience: the small sets (tens to a few hundred rows, a few to a few
+#   dozen tokens each) train long and cheaply; the large ones (images, audio,
+#   point clouds, 8k fortunes) are where the time goes, so fewer epochs and an
+#   earlier stop when validation stops improving.
+# - lr: AdamW's 1e-3 for the head and tokenizer (tuned encoder: × 0.1).
+# - batch: 16 where the training part has under ~150 rows, so an epoch still
+#   takes several steps; 32 otherwise.
+modality_table="
+# modality       pool      epochs  lr     batch  patience
+tabular          cls+mean  30      1e-3   16     8
+image            cls+mean  10      1e-3   32     3
+imu              cls+mean  30      1e-3   16     8
+timeseries       mean      30      1e-3   16     8
+text             mean      5       1e-3   32     2
+audio            cls+mean  10      1e-3   32     3
+graph            cls+mean  30      1e-3   16     8
+pointcloud       cls+mean  10      1e-3   32     3
+hyperspectral    cls+mean  30      1e-3   16     8
+"
+
+declare -A modality_of pool_of epochs_of lr_of batch_of patience_of
+all_datasets=()
+while read -r name modality; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  modality_of[$name]=$modality
+  all_datasets+=("$name")
+done <<<"$dataset_table"
+while read -r modality pool epochs lr batch patience; do
+  [[ -z "$modality" || "$modality" == \#* ]] && continue
+  pool_of[$modality]=$pool
+  epochs_of[$modality]=$epochs
+  lr_of[$modality]=$lr
+  batch_of[$modality]=$batch
+  patience_of[$modality]=$patience
+done <<<"$modality_table"
+
+# Reads and checks the options both scripts take from the environment
+# (DATASETS, SEEDS, EPOCHS, THREADS, VAL_FRACTION, SPLIT_SEED, METATX) into
+# datasets (array), seeds, epochs_override, threads, val_fraction,
+# split_seed and metatx. The arguments are the datasets when DATASETS is unset.
+read_run_options() {
+  if [ -n "${DATASETS:-}" ]; then
+    IFS=', ' read -r -a datasets <<<"$DATASETS"
+  else
+    datasets=("$@")
+  fi
+  local name
+  for name in "${datasets[@]}"; do
+    [ -n "${modality_of[$name]:-}" ] || fail "DATASETS names \"$name\"; known: ${all_datasets[*]}"
+  done
+  seeds="${SEEDS:-0}"
+  seeds="${seeds//,/ }"
+  epochs_override="${EPOCHS:-}"
+  threads="${THREADS:-}"
+  val_fraction="${VAL_FRACTION:-0.2}"
+  split_seed="${SPLIT_SEED:-0}"
+  metatx="${METATX:-$PWD/.build/release/metatx}"
+  [ -n "${seeds// /}" ] || fail "SEEDS is empty; give one or more whole numbers, e.g. SEEDS=\"0 1 2\""
+  local seed
+  for seed in $seeds; do
+    [[ "$seed" =~ ^[0-9]+$ ]] || fail "SEEDS holds \"$seed\"; expected whole numbers, e.g. SEEDS=\"0 1 2\""
+  done
+  if [ -n "$epochs_override" ] && ! [[ "$epochs_override" =~ ^[1-9][0-9]*$ ]]; then
+    fail "EPOCHS must be a positive whole number, got \"$epochs_override\""
+  fi
+  if [ -n "$threads" ] && ! [[ "$threads" =~ ^[1-9][0-9]*$ ]]; then
+    fail "THREADS must be a positive whole number, got \"$threads\""
+  fi
+  [[ "$split_seed" =~ ^[0-9]+$ ]] || fail "SPLIT_SEED must be a whole number, got \"$split_seed\""
+  [ -x "$metatx" ] || fail "$metatx is missing; run make build first"
+}
+
+# Builds the datasets DATA_FOLDER NAME… that are not there yet
+# (Scripts/datasets.sh skips built ones).
+build_missing_datasets() {
+  local data=$1 name missing=()
+  shift
+  for name in "$@"; do
+    [ -f "$data/$name/train.csv" ] && [ -f "$data/$name/test.csv" ] || missing+=("$name")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "$script_name: building ${missing[*]}" >&2
+    Scripts/datasets.sh --only "$(IFS=,; echo "${missing[*]}")"
+  fi
+}
+
+# Splits FOLDER/train.csv into FOLDER/train-fit.csv and FOLDER/train-val.csv
+# (seeded, stratified, val_fraction of every class), so model selection never
+# sees test.csv.
+split_training() {
+  python3 Scripts/accuracy/split.py "$1/train.csv" --fit "$1/train-fit.csv" \
+    --val "$1/train-val.csv" --fraction "$val_fraction" --seed "$split_seed"
+}
+
+# The last line of a run's messages (MESSAGES_FILE EXIT_STATUS), made safe for one TSV cell.
+last_message() {
+  local message
+  message="$(grep -v '^[[:space:]]*$' "$1" | tail -n 1 | tr '\t' ' ')"
+  echo "${message:-exited with status $2 and no message}"
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The transfer experiment (`make transfer`): does a frozen encoder pretrained
+# on paired data help modalities it never saw? For each dataset and seed,
+# three task heads are trained and scored on the test split:
+#
+#   pretrained  train-head --model MODEL: the model's encoder, frozen
+#   random      train-head --encoder random:PRESET: a seeded random encoder of
+#               the same size (PRESET read from MODEL's metadata), frozen
+#   tuned       train-head --model MODEL --tune-encoder (encoder learning
+#               rate = lr × 0.1)
+#
+# In every setting the tokenizer of a modality the model was not pretrained
+# on is created fresh by train-head from the run's seed, the same in the
+# pretrained and the random setting, so within a seed the two differ only in
+# the encoder's weights. Model selection never sees the test split: as in
+# Scripts/accuracy.sh, train.csv is split (seeded, stratified) into
+# train-fit.csv and train-val.csv, the best epoch is kept on the latter, and
+# test.csv is read once, by `metatx eval`.
+#
+#   Scripts/transfer.sh                                          # defaults below
+#   DATASETS=wine,mutag SEEDS=0 EPOCHS=3 MODEL=m.safetensors Scripts/transfer.sh
+#
+# Options (environment variables; `make transfer VAR=…` passes them on):
+#   MODEL         the pretrained metatx model file (default
+#                 data/model.safetensors, written by `make model`)
+#   DATASETS      comma-separated (default: basic-motions, gunpoint, wine,
+#                 mutag, primitives: IMU, time series, tabular, graph, point
+#                 cloud, none of them in `make model`'s pretraining)
+#   SEEDS         space- or comma-separated seeds (default 0 1 2)
+#   EPOCHS        epochs for every modality (default: the per-modality table
+#                 of Scripts/accuracy/settings.sh, as make accuracy)
+#   THREADS       --threads of every metatx run (default: metatx's own)
+#   VAL_FRACTION  share of each class held out for validation (default 0.2)
+#   SPLIT_SEED    seed of the train/validation split (default 0)
+#   METATX        the binary (default .build/release/metatx)
+#
+# Writes data/transfer.md (and prints it); each run's task file, eval JSON,
+# per-epoch log and messages go to data/transfer-runs/NAME/, the run list to
+# data/transfer-runs/runs.tsv. Exits non-zero when any run failed (the table
+# still shows the others and names the failures).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# MODEL as given (for messages and the table) and as a path from the root.
+model_named="${MODEL:-data/model.safetensors}"
+if [ -z "${MODEL:-}" ]; then
+  model="$root/$model_named"
+elif [[ "$MODEL" == /* ]]; then
+  model="$MODEL"
+else
+  model="$PWD/$MODEL"
+fi
+cd "$root"
+data="$root/data"
+runs_folder="$data/transfer-runs"
+if [ -z "${SEEDS:-}" ]; then SEEDS="0 1 2"; fi
+
+# The dataset and modality tables (training settings), the option checks and
+# the validation split, shared with Scripts/accuracy.sh; messages start "transfer:".
+script_name=transfer
+source Scripts/accuracy/settings.sh
+read_run_options basic-motions gunpoint wine mutag primitives
+if [ ! -f "$model" ]; then
+  if [ -z "${MODEL:-}" ]; then
+    fail "$model_named is missing: run make model first (it pretrains the default model), or give MODEL=FILE"
+  fi
+  fail "MODEL $model_named does not exist"
+fi
+preset="$(python3 Scripts/transfer/model_header.py "$model" preset)" || fail "cannot read the encoder size of $model_named"
+pretrained_modalities="$(python3 Scripts/transfer/model_header.py "$model" modalities)"
+random_encoder="random:$preset"
+build_missing_datasets "$data" "${datasets[@]}"
+
+common_flags=(--quiet)
+[ -n "$threads" ] && common_flags+=(--threads "$threads")
+
+mkdir -p "$runs_folder"
+runs="$runs_folder/runs.tsv"
+printf 'dataset\tmodality\tsetting\tseed\tseconds\tresult\n' >"$runs"
+failed=0
+started_all=$EPOCHREALTIME
+
+for name in "${datasets[@]}"; do
+  modality=${modality_of[$name]}
+  folder="$data/$name"
+  out="$runs_folder/$name"
+  mkdir -p "$out"
+  split_training "$folder"
+  epochs=${epochs_override:-${epochs_of[$modality]}}
+  for seed in $seeds; do
+    for setting in pretrained random tuned; do
+      task="$out/$setting-seed$seed.task"
+      messages="$out/$setting-seed$seed.log"
+      result="$out/$setting-seed$seed.eval.json"
+      flags=(--modality "$modality" --train "$folder/train-fit.csv" --val "$folder/train-val.csv"
+        --pool "${pool_of[$modality]}" --batch-size "${batch_of[$modality]}" --epochs "$epochs"
+        --lr "${lr_of[$modality]}" --patience "${patience_of[$modality]}" --seed "$seed"
+        --log "$out/$setting-seed$seed.epochs.jsonl")
+      case "$setting" in
+        pretrained) flags+=(--model "$model") ;;
+        random) flags+=(--encoder "$random_encoder") ;;
+        tuned) flags+=(--model "$model" --tune-encoder) ;;
+      esac
+      # A checkpoint left by an interrupted earlier run would stop train-head;
+      # this script always starts its runs afresh.
+      rm -f "$task.checkpoint"
+      started=$EPOCHREALTIME
+      status=0
+      "$metatx" train-head "${common_flags[@]}" "${flags[@]}" -o "$task" 2>"$messages" || status=$?
+      seconds=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+      if [ "$status" -eq 0 ]; then
+        "$metatx" eval "${common_flags[@]}" --model "$task" --data "$folder/test.csv" --json \
+          --batch-size "${batch_of[$modality]}" >"$result" 2>>"$messages" || status=$?
+      fi
+      if [ "$status" -eq 0 ]; then
+        cell="$result"
+        shown=$(python3 -c 'import json, sys; print("%.4f" % json.load(open(sys.argv[1]))["accuracy"])' "$result")
+      else
+        failed=$((failed + 1))
+        cell="error: $(last_message "$messages" "$status")"
+        shown="failed ($cell; see $messages)"
+      fi
+      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$modality" "$setting" "$seed" "$seconds" "$cell" >>"$runs"
+      echo "transfer: $name $setting seed $seed: $shown (train ${seconds} s)" >&2
+    done
+  done
+done
+
+settings_used=()
+for name in "${datasets[@]}"; do
+  modality=${modality_of[$name]}
+  settings_used+=("$modality: pool ${pool_of[$modality]}, ${epochs_override:-${epochs_of[$modality]}} epochs (patience ${patience_of[$modality]}), lr ${lr_of[$modality]}, batch ${batch_of[$modality]}")
+done
+note="Settings: $(printf '%s\n' "${settings_used[@]}" | sort -u | paste -sd ';' | sed 's/;/; /g'). \
+Validation: ${val_fraction} of each class of train.csv (split seed $split_seed), test.csv only for the final score. \
+The random encoder is initialised from each run's seed. \
+Train time: wall-clock seconds of train-head (tokenizing, training, writing the task), mean over seeds. \
+Total $(awk -v a="$started_all" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s; ${metatx#"$root/"} at commit $(git describe --always --dirty 2>/dev/null || echo unknown)."
+python3 Scripts/transfer/transfer_table.py "$runs" --model "$model_named" --random "$random_encoder" \
+  --pretrained-modalities "$pretrained_modalities" --note "$note" -o "$data/transfer.md"
+
+if [ "$failed" -gt 0 ]; then
+  echo "transfer: $failed run(s) failed; messages in $runs_folder/*/*.log" >&2
+  exit 1
+fi
