@@ -42,7 +42,7 @@ def read_manifest(path):
 def write_pairs(path, header, rows):
     temporary = path + ".tmp"
     with open(temporary, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
     os.replace(temporary, path)
