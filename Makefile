@@ -15,8 +15,11 @@ setup:
 build: setup
 	$(SWIFT) build $(RELEASE) --product metatx
 
-## test: the whole test suite, optimised (numerical tests are slow in debug builds)
+## test: the whole test suite, optimised (numerical tests are slow in debug builds);
+## the scripts' standard-library Python tests first
 test: setup
+	python3 -m unittest discover -s Scripts/accuracy
+	python3 -m unittest discover -s Scripts/transfer
 	$(SWIFT) build $(RELEASE) --build-tests
 	$(SWIFT) test $(RELEASE) --skip-build
 
