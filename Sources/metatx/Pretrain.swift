@@ -14,7 +14,11 @@ extension Metatx {
         marked val are held out for retrieval). Every modality gets its tokenizer and \
         projection; all go through the one shared encoder into one embedding space. Several \
         pair types alternate batch by batch (round-robin). The model written with -o is what \
-        embed, train-head and eval take with --model.
+        embed, train-head and eval take with --model. The complete training state goes to \
+        MODEL.checkpoint after every epoch (and every --checkpoint-every steps); Ctrl-C stops \
+        at the next step with a checkpoint of the last complete one, and --resume continues \
+        from it to the same weights an uninterrupted run gives. The checkpoint is removed when \
+        the run completes.
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -47,18 +51,45 @@ extension Metatx {
     @Option(help: "Write one JSON line per epoch to this file.")
     var log: String?
 
+    @Flag(help: "Also write one JSON line per step to --log (loss, logit scale, learning rate, samples/s).")
+    var logEveryStep = false
+
+    @Option(help: "Also checkpoint every N steps (default: at each epoch's end only).")
+    var checkpointEvery: Int?
+
     @Option(name: [.short, .long], help: "The model file to write.")
     var output: String
+
+    @Flag(help: "Continue the stopped run whose checkpoint is OUTPUT.checkpoint (same options and data).")
+    var resume = false
+
+    /// Ends the run once this many steps are complete, exactly as Ctrl-C would: for tests of --resume.
+    @Option(help: .hidden)
+    var stopAfterStep: Int?
 
     func validate() throws {
       if pairs.isEmpty { throw ValidationError("give at least one --pairs manifest") }
       if epochs < 1 || batchSize < 2 { throw ValidationError("--epochs must be ≥ 1 and --batch-size ≥ 2 (InfoNCE contrasts pairs)") }
       if embedDim < 1 { throw ValidationError("--embed-dim must be positive") }
       if pool == .none { throw ValidationError("--pool must be cls, mean, max or cls+mean") }
+      if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1 step") }
+      if logEveryStep && log == nil { throw ValidationError("--log-every-step writes to the --log file: give --log FILE") }
+      if output == AtomicFile.standardStream && (resume || checkpointEvery != nil || stopAfterStep != nil) {
+        throw ValidationError("checkpoints need a model file (-o FILE), whose checkpoint is FILE.checkpoint")
+      }
+      if let stopAfterStep, stopAfterStep < 1 { throw ValidationError("--stop-after-step must be positive") }
+    }
+
+    /// Where the checkpoint lives: beside the model file; none for a model written to stdout.
+    private var checkpoint: String? {
+      output == AtomicFile.standardStream ? nil : PretrainingCheckpoint.path(besideModelFile: output)
     }
 
     func run() throws {
       global.apply()
+      if let checkpoint, !resume, FileManager.default.fileExists(atPath: checkpoint) {
+        throw ReaderError(file: checkpoint, "a stopped run's checkpoint: continue it with --resume, or delete it to start afresh")
+      }
       var rng = SeededRNG(seed: global.seed)
       var report = BadRowReport(policy: skipBad ? .skip : .stop)
       let manifests = try pairs.map { path in
@@ -115,31 +146,52 @@ extension Metatx {
       options.weightDecay = weightDecay
       options.seed = global.seed
       let pretraining = Pretraining(encoder: encoder, tokenizers: tokenizers, projections: projections, pooling: pool)
-      let progress = ProgressLine()
-      let logLines = try log.map { path -> FileHandle in
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-          throw CommandFailure("cannot create the log file \(path)")
-        }
-        return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-      }
-      defer { try? logLines?.close() }
-      let jsonEncoder = JSONEncoder()
-      jsonEncoder.outputFormatting = [.sortedKeys]
-      _ = try pretraining.train(training, validation: validation, options: options,
-        onStep: { step, total, loss in progress.show(String(format: "step %d/%d  loss %.4f", step, total, loss)) },
-        onEpoch: { record in
-          progress.finish()
-          let recalls = record.validationRecallAt1.keys.sorted().map { key in
-            "\(key) R@1 " + record.validationRecallAt1[key]!.map { String(format: "%.3f", $0) }.joined(separator: "/")
-          }
-          global.detail(String(format: "epoch %d  loss %.4f  logit scale %.3f  %.1f pairs/s", record.epoch, record.loss,
-            record.logitScale, record.samplesPerSecond) + (recalls.isEmpty ? "" : "  " + recalls.joined(separator: "  ")))
-          if let logLines, let json = try? jsonEncoder.encode(record) { logLines.write(json + Data("\n".utf8)) }
-        })
+      try train(pretraining, training: training, validation: validation, options: options)
       let model = Model(encoder: encoder, tokenizers: modalities.map { tokenizers[$0]! })
       model.projections = (projections, pool)
       try model.write(to: output)
+      if let checkpoint { removeCompletedCheckpoint(checkpoint, global: global) }
       global.say("wrote \(output)")
+    }
+
+    /// Trains with checkpoints (none when the model goes to stdout). Ctrl-C
+    /// or --stop-after-step end the command with a message and exit status 130.
+    private func train(
+      _ pretraining: Pretraining, training: [PairSet], validation: [PairSet], options: PretrainingOptions
+    ) throws {
+      let resuming = checkpoint.map { resume && FileManager.default.fileExists(atPath: $0) } ?? false
+      if resume && !resuming { global.say("no checkpoint at \(checkpoint!); starting from the first step") }
+      let progress = ProgressLine()
+      let logLines = try log.map { try JSONLinesLog(path: $0, appending: resuming) }
+      let onStep = { (record: PretrainingStep) in
+        progress.show(String(format: "epoch %d/%d  step %d/%d  loss %.4f  %.1f pairs/s", record.epoch, options.epochs,
+          record.step, record.totalSteps, record.loss, record.samplesPerSecond))
+        if logEveryStep { logLines?.write(record) }
+      }
+      let onEpoch = { (record: PretrainingEpoch) in
+        progress.finish()
+        let recalls = record.validationRecallAt1.keys.sorted().map { key in
+          "\(key) R@1 " + record.validationRecallAt1[key]!.map { String(format: "%.3f", $0) }.joined(separator: "/")
+        }
+        global.detail(String(format: "epoch %d  loss %.4f  logit scale %.3f  %.1f pairs/s", record.epoch, record.loss,
+          record.logitScale, record.samplesPerSecond) + (recalls.isEmpty ? "" : "  " + recalls.joined(separator: "  ")))
+        logLines?.write(record)
+      }
+      guard let checkpoint else {
+        _ = try pretraining.train(training, validation: validation, options: options, onStep: onStep, onEpoch: onEpoch)
+        return
+      }
+      let interrupt = InterruptRequest()
+      let outcome = try pretraining.train(training, validation: validation, options: options, checkpoint: checkpoint,
+        checkpointEvery: checkpointEvery, resume: resume,
+        shouldStop: { completed in interrupt.isRequested || stopAfterStep.map { completed >= $0 } ?? false },
+        onStep: onStep, onEpoch: onEpoch)
+      if let resumed = outcome.resumedAfterStep { global.detail("resumed after step \(resumed)") }
+      guard outcome.wasStopped else { return }
+      progress.finish()
+      FileHandle.standardError.write(Data(("metatx: stopped after step \(outcome.steps) of \(outcome.totalSteps); "
+        + "\(checkpoint) holds it: run the same command with --resume to continue\n").utf8))
+      throw ExitCode(130)
     }
   }
 }

@@ -148,13 +148,7 @@ extension Metatx {
       let records = try fit(taskModel, train: trainSamples, validation: validationSamples, options: options,
         saveBest: { try TaskFile.write(taskModel, record: taskRecord($0), to: output) })
       try TaskFile.write(taskModel, record: taskRecord(records), to: output)
-      if let checkpoint, FileManager.default.fileExists(atPath: checkpoint) {
-        do {
-          try FileManager.default.removeItem(atPath: checkpoint)
-        } catch {
-          global.say("the run is complete but its checkpoint \(checkpoint) could not be removed: \(error)")
-        }
-      }
+      if let checkpoint { removeCompletedCheckpoint(checkpoint, global: global) }
       if let best = records.last(where: \.isBest), let score = best.validationScore {
         global.say(String(format: "best epoch %d: validation %@ %.4f", best.epoch,
           task == .classification ? "accuracy" : "score (−loss)", score))
@@ -195,19 +189,8 @@ extension Metatx {
       let resuming = checkpoint.map { resume && FileManager.default.fileExists(atPath: $0) } ?? false
       if resume && !resuming { global.say("no checkpoint at \(checkpoint!); starting from the first epoch") }
       let progress = ProgressLine()
-      let logLines = try log.map { path -> FileHandle in
-        // A resumed run adds its epochs to the stopped run's log.
-        guard resuming && FileManager.default.fileExists(atPath: path)
-          || FileManager.default.createFile(atPath: path, contents: nil)
-        else { throw CommandFailure("cannot create the log file \(path)") }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        try handle.seekToEnd()
-        return handle
-      }
-      defer { try? logLines?.close() }
+      let logLines = try log.map { try JSONLinesLog(path: $0, appending: resuming) }
       let started = Date()
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.sortedKeys]
       var trainedSteps = 0
       let onProgress = { (step: HeadTraining.Progress) in
         trainedSteps += 1
@@ -226,9 +209,7 @@ extension Metatx {
           line += String(format: "  val loss %.4f  val score %.4f", loss, score)
         }
         global.detail(line + (record.isBest ? "  (best)" : ""))
-        if let logLines, let json = try? encoder.encode(record) {
-          logLines.write(json + Data("\n".utf8))
-        }
+        logLines?.write(record)
       }
       guard let checkpoint else {
         return HeadTraining.train(taskModel, train: train, validation: validation, options: options,

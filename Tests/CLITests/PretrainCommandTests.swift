@@ -90,4 +90,111 @@ final class PretrainCommandTests: XCTestCase {
     XCTAssertNotEqual(notPretrained.status, 0)
     XCTAssertTrue(notPretrained.standardError.contains("init.safetensors:"), notPretrained.standardError)
   }
+
+  /// A run stopped after step 4 (mid-epoch, as Ctrl-C would stop it) and
+  /// resumed writes the same model tensors as a run never stopped; its log
+  /// holds every step and epoch once; a leftover checkpoint needs --resume.
+  func testAStoppedRunResumesToTheUninterruptedRunsModel() throws {
+    var rng = SeededRNG(seed: 4)
+    var rows = ["timeseries,hyperspectral"]
+    for index in 0..<20 {
+      let z = (0..<2).map { _ in Float(rng.normal()) }
+      try NPYArray(shape: [32], values: (0..<32).map { t in z[0] * sin(Float(t) / 4) + z[1] })
+        .write(to: path("s\(index).npy"))
+      try NPYArray(shape: [1, 16], values: (0..<16).map { b in z[0] * cos(Float(b) / 4) - z[1] })
+        .write(to: path("h\(index).npy"))
+      rows.append("s\(index).npy,h\(index).npy")
+    }
+    try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path("pairs.csv")))
+    var encoderRng = SeededRNG(seed: 5)
+    try Encoder(config: EncoderConfig(dim: 16, depth: 1, heads: 2), rng: &encoderRng).write(to: path("init.safetensors"))
+    func pretrain(_ output: String, epochs: Int = 3, _ extra: [String] = []) throws -> CommandResult {
+      try runMetatx(["pretrain", "--pairs", path("pairs.csv"), "--init-from", path("init.safetensors"),
+        "--embed-dim", "8", "--epochs", String(epochs), "--batch-size", "6", "--lr", "1e-2", "--warmup", "2",
+        "--seed", "3", "-o", output] + extra)
+    }
+    let straight = path("straight.safetensors")
+    let uninterrupted = try pretrain(straight)
+    XCTAssertEqual(uninterrupted.status, 0, uninterrupted.standardError)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: straight + ".checkpoint"), "removed after a complete run")
+
+    let model = path("model.safetensors"), checkpoint = model + ".checkpoint", log = path("log.jsonl")
+    let stopped = try pretrain(model, ["--stop-after-step", "4", "--checkpoint-every", "2", "--log", log,
+      "--log-every-step"])
+    XCTAssertEqual(stopped.status, 130, stopped.standardError)
+    XCTAssertTrue(stopped.standardError.contains("stopped after step 4 of 12; \(checkpoint) holds it"), stopped.standardError)
+    XCTAssertTrue(stopped.standardError.contains("--resume"), stopped.standardError)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: model), "no model before the run completes")
+    XCTAssertEqual(try SafeTensorsFile(path: checkpoint).metadata["format"], PretrainingCheckpoint.format)
+    let fresh = try pretrain(model)
+    XCTAssertNotEqual(fresh.status, 0, "a checkpoint is not overwritten without --resume")
+    XCTAssertTrue(fresh.standardError.contains("\(checkpoint): a stopped run's checkpoint"), fresh.standardError)
+    let otherOptions = try pretrain(model, epochs: 4, ["--resume"])
+    XCTAssertNotEqual(otherOptions.status, 0)
+    XCTAssertTrue(otherOptions.standardError.contains("options.epochs: 3 in the checkpoint, 4 now"), otherOptions.standardError)
+
+    let resumed = try pretrain(model, ["--resume", "--checkpoint-every", "2", "--log", log, "--log-every-step"])
+    XCTAssertEqual(resumed.status, 0, resumed.standardError)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: checkpoint))
+    let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+      try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
+    XCTAssertEqual(lines.compactMap { $0["step"] as? Int }, Array(1...12), "one line per step")
+    XCTAssertEqual(lines.filter { $0["validationRecallAt1"] != nil }.compactMap { $0["epoch"] as? Int }, [1, 2, 3])
+    XCTAssertNotNil(lines[0]["logitScale"])
+    XCTAssertNotNil(lines[0]["learningRate"])
+    XCTAssertNotNil(lines[0]["samplesPerSecond"])
+    let first = try SafeTensorsFile(path: straight), second = try SafeTensorsFile(path: model)
+    XCTAssertEqual(first.names, second.names)
+    for name in first.names {
+      let differing = zip(try first.floats(name), try second.floats(name)).filter { $0.bitPattern != $1.bitPattern }.count
+      XCTAssertEqual(differing, 0, "\(name): \(differing) values differ")
+    }
+  }
+
+  /// Ctrl-C (SIGINT) stops the run at a step: exit status 130, a message
+  /// naming the checkpoint, which is whole (no temporary files left).
+  func testCtrlCStopsWithACheckpointAndStatus130() throws {
+    var rows = ["timeseries,hyperspectral"]
+    for index in 0..<8 {
+      try NPYArray(shape: [32], values: (0..<32).map { Float($0 % (index + 2)) }).write(to: path("s\(index).npy"))
+      try NPYArray(shape: [1, 16], values: (0..<16).map { Float($0 % (index + 3)) }).write(to: path("h\(index).npy"))
+      rows.append("s\(index).npy,h\(index).npy")
+    }
+    try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path("pairs.csv")))
+    var encoderRng = SeededRNG(seed: 6)
+    try Encoder(config: EncoderConfig(dim: 16, depth: 1, heads: 2), rng: &encoderRng).write(to: path("init.safetensors"))
+    let model = path("model.safetensors"), checkpoint = model + ".checkpoint"
+    let process = Process()
+    process.executableURL = metatxExecutable()
+    process.arguments = ["pretrain", "--pairs", path("pairs.csv"), "--init-from", path("init.safetensors"),
+      "--embed-dim", "8", "--epochs", "100000", "--batch-size", "4", "-o", model]
+    let errorPath = path("stderr.txt")
+    try Data().write(to: URL(fileURLWithPath: errorPath))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+    try process.run()
+    let deadline = Date().addingTimeInterval(60)
+    while !FileManager.default.fileExists(atPath: checkpoint) && process.isRunning && Date() < deadline {
+      Thread.sleep(forTimeInterval: 0.01)
+    }
+    XCTAssertTrue(process.isRunning, "still training when the first checkpoint appears")
+    process.interrupt()
+    let stopDeadline = Date().addingTimeInterval(30)
+    while process.isRunning && Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.01) }
+    if process.isRunning {
+      process.terminate()
+      process.waitUntilExit()
+      return XCTFail("Ctrl-C did not stop the run")
+    }
+    let message = try String(contentsOfFile: errorPath, encoding: .utf8)
+    XCTAssertEqual(process.terminationStatus, 130, message)
+    XCTAssertTrue(message.contains("\(checkpoint) holds it: run the same command with --resume"), message)
+    let file = try SafeTensorsFile(path: checkpoint)
+    XCTAssertEqual(file.metadata["format"], PretrainingCheckpoint.format)
+    let json = try XCTUnwrap(file.metadata["checkpoint"])
+    let record = try JSONDecoder().decode(PretrainingCheckpoint.Record.self, from: Data(json.utf8))
+    XCTAssertTrue(message.contains("stopped after step \(record.step) of"), "the checkpoint holds the last complete step")
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains(".tmp-") }
+    XCTAssertEqual(leftovers, [], "no temporary files left")
+  }
 }

@@ -38,6 +38,23 @@ public struct PretrainingEpoch: Codable, Equatable, Sendable {
   public var validationRecallAt1: [String: [Double]]
 }
 
+/// One pretraining step as logged (JSONL with `--log-every-step`), after OpenCLIP's step logs.
+public struct PretrainingStep: Codable, Equatable, Sendable {
+  /// The epoch in progress (from 1).
+  public var epoch: Int
+  /// Steps completed, this one included.
+  public var step: Int
+  public var totalSteps: Int
+  /// The pair type of the step's batch, "first-second".
+  public var pairs: String
+  public var loss: Float
+  /// After the step's update (and clamp).
+  public var logitScale: Float
+  /// The rate the step's update used.
+  public var learningRate: Float
+  public var samplesPerSecond: Double
+}
+
 /// Contrastive pretraining of the shared encoder, every modality's tokenizer
 /// and projection, with the symmetric InfoNCE loss and a learnable logit
 /// scale (CLIP; clamped to ≤ ln 100 after every step, as OpenCLIP does).
@@ -101,43 +118,151 @@ public final class Pretraining {
   /// types, same order) after every epoch.
   public func train(
     _ training: [PairSet], validation: [PairSet], options: PretrainingOptions,
-    onStep: (_ step: Int, _ total: Int, _ loss: Float) -> Void = { _, _, _ in },
-    onEpoch: (PretrainingEpoch) -> Void = { _ in }
+    onStep: (PretrainingStep) -> Void = { _ in }, onEpoch: (PretrainingEpoch) -> Void = { _ in }
   ) throws -> [PretrainingEpoch] {
+    try run(training, validation: validation, options: options, restoring: nil, shouldStop: { _ in false },
+      onStep: onStep, onEpoch: onEpoch, atBoundary: { _, _, _ in }).state.records
+  }
+
+  /// How a checkpointed run ended.
+  public struct Outcome {
+    /// Every completed epoch's record, those restored from the checkpoint included.
+    public var epochs: [PretrainingEpoch]
+    /// Optimiser steps completed, those restored included.
+    public var steps: Int
+    public var totalSteps: Int
+    /// The step the run continued after; nil when it started afresh.
+    public var resumedAfterStep: Int?
+    /// True when `shouldStop` ended the run before it finished.
+    public var wasStopped: Bool
+  }
+
+  /// Trains as `train(_:validation:options:onStep:onEpoch:)`, writing the
+  /// complete training state to `checkpoint` atomically (see
+  /// `PretrainingCheckpoint`) after every epoch, every `checkpointEvery`
+  /// steps when given, and when stopped.
+  ///
+  /// - Parameters:
+  ///   - resume: continue from `checkpoint` when it exists, mid-epoch or not; the result is
+  ///     then bit for bit that of a run never stopped. A checkpoint of other options, data or
+  ///     starting parameters is an error naming what differs.
+  ///   - shouldStop: asked before every step with the number of steps completed; true ends the
+  ///     run there, after a checkpoint of that last complete step.
+  /// - Returns: the outcome; the parameters are those of the last complete step. The
+  ///   checkpoint stays in place: removing it once the model is saved is the caller's part.
+  public func train(
+    _ training: [PairSet], validation: [PairSet], options: PretrainingOptions,
+    checkpoint: String, checkpointEvery: Int? = nil, resume: Bool,
+    shouldStop: (_ completedSteps: Int) -> Bool = { _ in false },
+    onStep: (PretrainingStep) -> Void = { _ in }, onEpoch: (PretrainingEpoch) -> Void = { _ in }
+  ) throws -> Outcome {
+    precondition(checkpointEvery.map { $0 >= 1 } ?? true, "checkpoints come every one or more steps")
+    let fingerprint = PretrainingFingerprint(training: training, validation: validation, options: options,
+      parameterSets: parameterSets)
+    let restored = resume && FileManager.default.fileExists(atPath: checkpoint)
+      ? try PretrainingCheckpoint.read(path: checkpoint, expecting: fingerprint) : nil
+    let write = { (state: LoopState, optimiser: AdamW) in
+      try PretrainingCheckpoint.write(to: checkpoint, fingerprint: fingerprint, sets: self.parameterSets,
+        optimiser: optimiser, state: state)
+    }
+    let (state, optimiser, wasStopped) = try run(training, validation: validation, options: options,
+      restoring: restored, shouldStop: shouldStop, onStep: onStep, onEpoch: onEpoch,
+      atBoundary: { state, optimiser, boundary in
+        switch boundary {
+        case .step: if let checkpointEvery, state.step % checkpointEvery == 0 { try write(state, optimiser) }
+        case .epoch: try write(state, optimiser)
+        }
+      })
+    if wasStopped { try write(state, optimiser) }
+    return Outcome(epochs: state.records, steps: state.step, totalSteps: Self.totalSteps(training, options),
+      resumedAfterStep: restored?.record.step, wasStopped: wasStopped)
+  }
+
+  /// Where the loop stands between two steps: with the parameters and the
+  /// optimiser, everything that decides the rest of the run.
+  struct LoopState {
+    /// Epochs completed.
+    var epoch = 0
+    /// Optimiser steps taken.
+    var step = 0
+    var rng: SeededRNG
+    /// The epoch in progress: per training set, its batches (pair indices) not yet taken;
+    /// nil between epochs (the next one shuffles afresh).
+    var queues: [[[Int]]]?
+    /// The set whose turn it is in the round-robin (the first with batches left from here on).
+    var nextSet = 0
+    /// The epoch in progress so far: Σ loss × batch size, pairs trained, seconds spent.
+    var lossSum = 0.0
+    var pairsSeen = 0
+    var seconds = 0.0
+    var records: [PretrainingEpoch] = []
+
+    /// The set the next step takes a batch of; nil when the epoch's queues are empty.
+    var setWithNextBatch: Int? {
+      guard let queues else { return nil }
+      return (0..<queues.count).lazy.map { (nextSet + $0) % queues.count }.first { !queues[$0].isEmpty }
+    }
+  }
+
+  /// Points where the loop's state is whole and may be saved.
+  enum Boundary {
+    /// After a step inside an epoch.
+    case step
+    /// After an epoch's last step, its validation and its record.
+    case epoch
+  }
+
+  static func totalSteps(_ training: [PairSet], _ options: PretrainingOptions) -> Int {
+    training.map { ($0.pairs.count + options.batchSize - 1) / options.batchSize }.reduce(0, +) * options.epochs
+  }
+
+  /// The training loop, from scratch or from `checkpoint`.
+  private func run(
+    _ training: [PairSet], validation: [PairSet], options: PretrainingOptions,
+    restoring checkpoint: PretrainingCheckpoint?, shouldStop: (Int) -> Bool, onStep: (PretrainingStep) -> Void,
+    onEpoch: (PretrainingEpoch) -> Void, atBoundary: (LoopState, AdamW, Boundary) throws -> Void
+  ) throws -> (state: LoopState, optimiser: AdamW, wasStopped: Bool) {
     precondition(training.allSatisfy { $0.pairs.count >= 2 }, "InfoNCE needs at least two pairs per set")
-    var rng = SeededRNG(seed: options.seed).derived("pretrain")
     let optimiser = AdamW(groups: parameterSets.map { ParameterGroup($0) }, weightDecay: options.weightDecay)
-    let batchesPerSet = training.map { ($0.pairs.count + options.batchSize - 1) / options.batchSize }
-    let stepsPerEpoch = batchesPerSet.reduce(0, +)
-    let totalSteps = stepsPerEpoch * options.epochs
+    let totalSteps = Self.totalSteps(training, options)
     let schedule = WarmupCosineSchedule(peak: options.learningRate, warmupSteps: min(options.warmupSteps, totalSteps / 2),
       totalSteps: totalSteps)
-    var step = 0
-    var epochs: [PretrainingEpoch] = []
-    for epoch in 1...options.epochs {
-      let started = Date()
-      // Each set's batches in a fresh order, then interleaved round-robin across sets.
-      var queues = training.enumerated().map { index, set -> [[Int]] in
-        let order = rng.permutation(set.pairs.count)
-        return stride(from: 0, to: order.count, by: options.batchSize).map {
-          Array(order[$0..<min(order.count, $0 + options.batchSize)])
-        }.filter { $0.count >= 2 }
-      }
-      var lossSum = 0.0, pairsSeen = 0
-      while queues.contains(where: { !$0.isEmpty }) {
-        for setIndex in queues.indices where !queues[setIndex].isEmpty {
-          let batch = queues[setIndex].removeFirst()
-          let loss = self.step(training[setIndex], batch: batch, rng: &rng)
-          clipGradientNorm(parameterSets, maximumNorm: options.clipNorm)
-          optimiser.update(learningRate: schedule.learningRate(at: step))
-          projections.logitScale = min(projections.logitScale, InfoNCE.maximumLogitScale)
-          step += 1
-          lossSum += Double(loss) * Double(batch.count)
-          pairsSeen += batch.count
-          onStep(step, totalSteps, loss)
+    var state = checkpoint?.restore(into: parameterSets, optimiser: optimiser)
+      ?? LoopState(rng: SeededRNG(seed: options.seed).derived("pretrain"))
+    while state.epoch < options.epochs {
+      if state.queues == nil {
+        // Each set's batches in a fresh order, then interleaved round-robin across sets.
+        state.queues = training.map { set -> [[Int]] in
+          let order = state.rng.permutation(set.pairs.count)
+          return stride(from: 0, to: order.count, by: options.batchSize).map {
+            Array(order[$0..<min(order.count, $0 + options.batchSize)])
+          }.filter { $0.count >= 2 }
         }
+        state.nextSet = 0
+        (state.lossSum, state.pairsSeen, state.seconds) = (0, 0, 0)
       }
-      let seconds = Date().timeIntervalSince(started)
+      while let setIndex = state.setWithNextBatch {
+        if shouldStop(state.step) { return (state, optimiser, true) }
+        let started = Date()
+        let batch = state.queues![setIndex].removeFirst()
+        state.nextSet = (setIndex + 1) % training.count
+        let learningRate = schedule.learningRate(at: state.step)
+        let loss = step(training[setIndex], batch: batch, rng: &state.rng)
+        clipGradientNorm(parameterSets, maximumNorm: options.clipNorm)
+        optimiser.update(learningRate: learningRate)
+        projections.logitScale = min(projections.logitScale, InfoNCE.maximumLogitScale)
+        state.step += 1
+        state.lossSum += Double(loss) * Double(batch.count)
+        state.pairsSeen += batch.count
+        let seconds = Date().timeIntervalSince(started)
+        state.seconds += seconds
+        onStep(PretrainingStep(
+          epoch: state.epoch + 1, step: state.step, totalSteps: totalSteps,
+          pairs: "\(training[setIndex].first.rawValue)-\(training[setIndex].second.rawValue)", loss: loss,
+          logitScale: projections.logitScale, learningRate: learningRate,
+          samplesPerSecond: Double(batch.count) / max(seconds, 1e-9)))
+        if state.setWithNextBatch != nil { try atBoundary(state, optimiser, .step) }
+      }
       var recalls: [String: [Double]] = [:]
       for set in validation where set.pairs.count >= 2 {
         let report = try retrieval(set, batchSize: options.batchSize)
@@ -145,14 +270,18 @@ public final class Pretraining {
           $0.recallAtK.first { $0.k == 1 }?.recall ?? 0
         }
       }
+      state.epoch += 1
       let record = PretrainingEpoch(
-        epoch: epoch, loss: Float(lossSum / Double(max(pairsSeen, 1))), logitScale: projections.logitScale,
-        learningRate: schedule.learningRate(at: max(0, step - 1)), seconds: seconds,
-        samplesPerSecond: Double(pairsSeen) / max(seconds, 1e-9), validationRecallAt1: recalls)
-      epochs.append(record)
+        epoch: state.epoch, loss: Float(state.lossSum / Double(max(state.pairsSeen, 1))),
+        logitScale: projections.logitScale, learningRate: schedule.learningRate(at: max(0, state.step - 1)),
+        seconds: state.seconds, samplesPerSecond: Double(state.pairsSeen) / max(state.seconds, 1e-9),
+        validationRecallAt1: recalls)
+      state.queues = nil
+      state.records.append(record)
+      try atBoundary(state, optimiser, .epoch)
       onEpoch(record)
     }
-    return epochs
+    return (state, optimiser, false)
   }
 
   /// One InfoNCE step on the pairs `batch` of `set`: gradients into every set.
