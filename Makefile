@@ -58,6 +58,12 @@ model: build
 	  --set 'image.mean=[0.286]' --set 'image.std=[0.353]' --set audio.frames=128 \
 	  --epochs $(MODEL_EPOCHS) --batch-size 64 --lr 5e-4 --warmup 200 \
 	  --log ../model-log.jsonl -o ../model.safetensors
+	cd data/pairs && ../../.build/release/metatx eval --model ../model.safetensors --json \
+	  --zero-shot fashion-mnist-zero-shot.csv --inputs image \
+	  --classes "a photo of {}" --classes "{}" --classes "a black and white photo of {}" > ../model-zero-shot-images.json
+	cd data/pairs && ../../.build/release/metatx eval --model ../model.safetensors --json \
+	  --zero-shot spoken-digits-zero-shot.csv --inputs audio \
+	  --classes "{}" --classes "the word {}" --classes "someone saying {}" > ../model-zero-shot-audio.json
 
 ## install: copy the metatx command to $(PREFIX)/bin
 install: build

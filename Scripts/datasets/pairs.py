@@ -6,6 +6,8 @@
 - data/pairs/audio-text.csv: espeak-ng spoken digits with their transcript in
   varied templates.
 - data/pairs/corpus.txt: the training texts, one per line (for the text BPE).
+- data/pairs/<dataset>-zero-shot.csv: the held-out test splits labelled with
+  the names the captions use, for `metatx eval --zero-shot`.
 
 Columns `image,text,split` / `audio,text,split`; paths are relative to
 data/pairs/. Rows from a dataset's test split are marked `val` (held-out
@@ -61,11 +63,20 @@ def build(data, name, column, templates, label_text, seed, corpus):
     return len(rows)
 
 
+def write_zero_shot(data, name, column, label_text):
+    """The test split as a labelled manifest whose labels are the caption names, for `eval --zero-shot`."""
+    rows = [[os.path.join("..", name, row["path"]), label_text(row["label"])]
+            for row in read_manifest(os.path.join(data, name, "test.csv"))]
+    write_pairs(os.path.join(data, "pairs", f"{name}-zero-shot.csv"), [column, "label"], rows)
+
+
 def main(data):
     os.makedirs(os.path.join(data, "pairs"), exist_ok=True)
     corpus = []
     images = build(data, "fashion-mnist", "image", IMAGE_TEMPLATES, lambda label: FASHION_NAMES[label], 1, corpus)
     audio = build(data, "spoken-digits", "audio", AUDIO_TEMPLATES, lambda label: label, 2, corpus)
+    write_zero_shot(data, "fashion-mnist", "image", lambda label: FASHION_NAMES[label])
+    write_zero_shot(data, "spoken-digits", "audio", lambda label: label)
     # The training captions and transcripts: the corpus the default model's text BPE is learned from.
     with open(os.path.join(data, "pairs", "corpus.txt"), "w", encoding="utf-8") as handle:
         handle.write("\n".join(corpus) + "\n")
