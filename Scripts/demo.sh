@@ -1,27 +1,29 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: embed token sequences with the shared encoder
-# and show how close the embeddings are. Until the pretrained default model
-# lands, the encoder is the seeded random tiny preset.
+# The main job on a fresh machine: embed pictures and captions with the
+# built-in default model into its one shared space, and match them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 metatx=.build/release/metatx
 mkdir -p data/demo
-python3 Scripts/make_demo_tokens.py data/demo/tokens.npy 0
-"$metatx" embed --modality tokens --encoder random:tiny --seed 0 --pool mean --verbose \
-  data/demo/tokens.npy -o data/demo/embeddings.npy
+python3 Scripts/make_demo_images.py data/demo
+captions=(
+  "a photo of a t-shirt" "a photo of a pair of trousers" "a photo of a pullover" "a photo of a dress"
+  "a photo of a coat" "a photo of a sandal" "a photo of a shirt" "a photo of a sneaker" "a photo of a bag"
+  "a photo of an ankle boot"
+)
+printf '%s\n' "${captions[@]}" > data/demo/captions.txt
+"$metatx" embed --modality image data/demo/trousers.png data/demo/bag.png > data/demo/images.jsonl
+"$metatx" embed --modality text data/demo/captions.txt > data/demo/captions.jsonl
 python3 - <<'PY'
-import struct
-with open("data/demo/embeddings.npy", "rb") as f:
-    data = f.read()
-header_length = struct.unpack("<H", data[8:10])[0]
-values = struct.unpack("<%df" % ((len(data) - 10 - header_length) // 4), data[10 + header_length:])
-dim = len(values) // 3
-rows = [values[i * dim:(i + 1) * dim] for i in range(3)]
-def cosine(a, b):
-    dot = sum(x * y for x, y in zip(a, b))
-    return dot / (sum(x * x for x in a) ** 0.5 * sum(y * y for y in b) ** 0.5)
-print(f"3 sequences of 16 tokens -> 3 embeddings of width {dim} (data/demo/embeddings.npy)")
-print(f"cosine(sequence 0, sequence 0 + noise) = {cosine(rows[0], rows[1]):.4f}")
-print(f"cosine(sequence 0, unrelated sequence) = {cosine(rows[0], rows[2]):.4f}")
+import json
+images = [json.loads(line) for line in open("data/demo/images.jsonl")]
+captions = [json.loads(line) for line in open("data/demo/captions.jsonl")]
+texts = open("data/demo/captions.txt").read().splitlines()
+print(f"{len(images)} pictures and {len(captions)} captions embedded into one {len(images[0]['embedding'])}-wide space")
+for image in images:
+    scores = sorted(((sum(a * b for a, b in zip(image["embedding"], c["embedding"])), t)
+                     for c, t in zip(captions, texts)), reverse=True)
+    best = ", ".join(f"{text} ({score:.2f})" for score, text in scores[:3])
+    print(f"{image['id']}: {best}")
 PY

@@ -22,7 +22,7 @@
 #
 # Options (environment variables; `make transfer VAR=…` passes them on):
 #   MODEL         the pretrained metatx model file (default
-#                 data/model.safetensors, written by `make model`)
+#                 Models/default.safetensors, written by `make model`)
 #   DATASETS      comma-separated (default: basic-motions, gunpoint, wine,
 #                 mutag, primitives: IMU, time series, tabular, graph, point
 #                 cloud, none of them in `make model`'s pretraining)
@@ -42,7 +42,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # MODEL as given (for messages and the table) and as a path from the root.
-model_named="${MODEL:-data/model.safetensors}"
+model_named="${MODEL:-Models/default.safetensors}"
 if [ -z "${MODEL:-}" ]; then
   model="$root/$model_named"
 elif [[ "$MODEL" == /* ]]; then
