@@ -12,19 +12,24 @@ struct PeerRecord: Decodable {
   let torch: String
 }
 
-/// The PyTorch peer's results, or why there are none.
-enum PeerOutcome {
-  case measured([PeerRecord])
-  case skipped(String)
+/// The PyTorch peer's results so far, and why any are missing.
+struct PeerResults {
+  var records: [PeerRecord] = []
+  /// Why the peer did not run or failed (the first reason), or nil.
+  var skipped: String?
 
   /// The peer's record for `measurement`, if it timed the same thing.
   func record(for measurement: Measurement) -> PeerRecord? {
-    guard case .measured(let records) = self else { return nil }
-    return records.first {
+    records.first {
       $0.preset == measurement.preset.rawValue && $0.batch == measurement.batch
         && $0.kind == measurement.kind.rawValue
     }
   }
+}
+
+/// A reason the peer gives no figures.
+struct PeerSkipped: Error {
+  let reason: String
 }
 
 /// The package root, two folders above this file (`Benchmarks/metatx-bench/`).
@@ -32,10 +37,10 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
   .deletingLastPathComponent().deletingLastPathComponent()
 
 /// The Python to run the peer with, or why there is none.
-func peerPython(_ choice: PeerChoice) -> Result<String, UsageError> {
+func peerPython(_ choice: PeerChoice) -> Result<String, PeerSkipped> {
   switch choice {
   case .none:
-    return .failure(UsageError("--no-peer"))
+    return .failure(PeerSkipped(reason: "--no-peer"))
   case .python(let path):
     return .success(path)
   case .automatic:
@@ -45,21 +50,17 @@ func peerPython(_ choice: PeerChoice) -> Result<String, UsageError> {
     let venv = packageRoot.appendingPathComponent(".venv-bench/bin/python").path
     if FileManager.default.isExecutableFile(atPath: venv) { return .success(venv) }
     return .failure(
-      UsageError("no --peer, $METATX_PEER_PYTHON or .venv-bench/bin/python"))
+      PeerSkipped(reason: "no --peer, $METATX_PEER_PYTHON or .venv-bench/bin/python"))
   }
 }
 
-/// Runs `Scripts/bench_torch.py` with the same presets, batches, threads and
-/// repeats as `measurements`, and parses its JSON lines. Never fails the
-/// benchmark: any problem becomes a `.skipped` reason.
+/// Runs `Scripts/bench_torch.py` with `python` on the presets, batches and
+/// workloads of `measurements` (one preset's, so that the peer runs right after
+/// metatx and meets the same machine load), with the same threads and repeats,
+/// and parses its JSON lines.
 func runPeer(
-  _ choice: PeerChoice, measurements: [Measurement], threads: Int, repeats: Int, tokens: Int
-) -> PeerOutcome {
-  let python: String
-  switch peerPython(choice) {
-  case .success(let path): python = path
-  case .failure(let reason): return .skipped(reason.message ?? "")
-  }
+  python: String, measurements: [Measurement], threads: Int, repeats: Int, tokens: Int
+) -> Result<[PeerRecord], PeerSkipped> {
   func list<T: Hashable>(_ values: [T]) -> String {
     var seen = Set<T>()
     return values.filter { seen.insert($0).inserted }.map { "\($0)" }.joined(separator: ",")
@@ -92,23 +93,24 @@ func runPeer(
   do {
     try process.run()
   } catch {
-    return .skipped("could not start \(python): \(error.localizedDescription)")
+    return .failure(PeerSkipped(reason: "could not start \(python): \(error.localizedDescription)"))
   }
   let data = output.fileHandleForReading.readDataToEndOfFile()
   process.waitUntilExit()
   guard process.terminationStatus == 0 else {
-    return .skipped("\(python) \(script) exited with status \(process.terminationStatus)")
+    return .failure(
+      PeerSkipped(reason: "\(python) \(script) exited with status \(process.terminationStatus)"))
   }
   let decoder = JSONDecoder()
   decoder.keyDecodingStrategy = .convertFromSnakeCase
-  let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
   var records: [PeerRecord] = []
-  for line in lines where line.hasPrefix("{") {
+  for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("{") {
     do {
       records.append(try decoder.decode(PeerRecord.self, from: Data(line.utf8)))
     } catch {
-      return .skipped("unreadable peer line '\(line.prefix(80))': \(error)")
+      return .failure(PeerSkipped(reason: "unreadable peer line '\(line.prefix(80))': \(error)"))
     }
   }
-  return records.isEmpty ? .skipped("the peer printed no measurements") : .measured(records)
+  return records.isEmpty
+    ? .failure(PeerSkipped(reason: "the peer printed no measurements")) : .success(records)
 }

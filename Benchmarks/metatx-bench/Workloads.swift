@@ -21,10 +21,12 @@ struct Measurement {
   let flops: Double
   /// Median rate of the encoder's own Linear products through `Linalg.gemm`.
   let limitGflops: Double
+  /// Median over repeats of this repeat's rate over the limit run beside it:
+  /// steadier than the ratio of the two medians when the machine's load changes.
+  let percentOfLimit: Double
 
   var sequencesPerSecond: Double { Double(batch) / seconds }
   var gflops: Double { flops / seconds / 1e9 }
-  var percentOfLimit: Double { 100 * gflops / limitGflops }
 }
 
 /// Monotonic wall-clock seconds.
@@ -39,10 +41,14 @@ func median(_ values: [Double]) -> Double {
 }
 
 /// Times `workload` and `limit` alternately, one warm-up each then `repeats`
-/// timed runs, and returns both medians: alternating exposes them to the same
-/// load on a shared machine, so their ratio is steadier than either figure.
+/// timed runs of each. Alternating exposes each pair to the same load on a
+/// shared machine, so the ratio within a pair is steadier than either time.
+///
+/// - Returns: the median times, and the median over pairs of
+///   `limit time / workload time` (the workload's rate as a fraction of the
+///   limit's, when both are scaled by their FLOPs).
 func timeAlternating(repeats: Int, workload: () -> Void, limit: () -> Void) -> (
-  workload: Double, limit: Double
+  workload: Double, limit: Double, pairedRatio: Double
 ) {
   workload()
   limit()
@@ -56,7 +62,8 @@ func timeAlternating(repeats: Int, workload: () -> Void, limit: () -> Void) -> (
     limit()
     limitTimes.append(wallSeconds() - start)
   }
-  return (median(workloadTimes), median(limitTimes))
+  let ratios = zip(limitTimes, workloadTimes).map { $0 / $1 }
+  return (median(workloadTimes), median(limitTimes), median(ratios))
 }
 
 /// The encoder's Linear products (qkv, proj, fc1, fc2 of every block) for
@@ -137,7 +144,8 @@ func measureForward(
   let flops = 2 * Double(encoder.config.forwardMultiplyAccumulates(tokens: tokens) * batch)
   return Measurement(
     preset: preset, kind: .forward, batch: batch, seconds: times.workload, flops: flops,
-    limitGflops: limit.flops / times.limit / 1e9)
+    limitGflops: limit.flops / times.limit / 1e9,
+    percentOfLimit: 100 * times.pairedRatio * flops / limit.flops)
 }
 
 /// Measures one training step of `encoder` at `batch`: forward keeping
@@ -164,5 +172,6 @@ func measureTrainingStep(
   let flops = 3 * 2 * Double(encoder.config.forwardMultiplyAccumulates(tokens: tokens) * batch)
   return Measurement(
     preset: preset, kind: .trainStep, batch: batch, seconds: times.workload, flops: flops,
-    limitGflops: limit.flops / times.limit / 1e9)
+    limitGflops: limit.flops / times.limit / 1e9,
+    percentOfLimit: 100 * times.pairedRatio * flops / limit.flops)
 }

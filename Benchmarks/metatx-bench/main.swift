@@ -23,31 +23,41 @@ do {
 Threads.configure(options.threads)
 let tokens = BenchOptions.tokens
 
+let python = peerPython(options.peer)
+var peer = PeerResults()
+if case .failure(let skipped) = python { peer.skipped = skipped.reason }
 var measurements: [Measurement] = []
 for preset in options.presets {
   var rng = SeededRNG(seed: 0)
   let encoder = Encoder(config: preset.config, rng: &rng)
+  var presetMeasurements: [Measurement] = []
   for batch in BenchOptions.forwardBatches {
     printError("measuring \(preset.rawValue) forward, batch \(batch)…")
-    measurements.append(
+    presetMeasurements.append(
       measureForward(preset, encoder: encoder, batch: batch, tokens: tokens, repeats: options.repeats))
   }
   if BenchOptions.trainingPresets.contains(preset) {
     printError("measuring \(preset.rawValue) training step, batch \(BenchOptions.trainingBatch)…")
-    measurements.append(
+    presetMeasurements.append(
       measureTrainingStep(
         preset, encoder: encoder, batch: BenchOptions.trainingBatch, tokens: tokens,
         repeats: options.repeats))
   }
+  measurements += presetMeasurements
+  if case .success(let path) = python, peer.skipped == nil {
+    printError("running the PyTorch peer on \(preset.rawValue)…")
+    switch runPeer(
+      python: path, measurements: presetMeasurements, threads: Threads.count,
+      repeats: options.repeats, tokens: tokens)
+    {
+    case .success(let records): peer.records += records
+    case .failure(let skipped): peer.skipped = skipped.reason
+    }
+  }
 }
 
-printError("running the PyTorch peer…")
-let peer = runPeer(
-  options.peer, measurements: measurements, threads: Threads.count, repeats: options.repeats,
-  tokens: tokens)
-
 if options.json {
-  if case .skipped(let reason) = peer { printError("peer skipped: \(reason)") }
+  if let reason = peer.skipped { printError("peer skipped: \(reason)") }
   for measurement in measurements {
     let record = peer.record(for: measurement)
     let object: [String: Any] = [
@@ -80,13 +90,12 @@ if options.json {
   print(
     "GEMM limit: OpenBLAS sgemm over the preset's own Linear products (qkv, proj, fc1, fc2; "
       + "training adds dX and dW), rows = batch × \(tokens), timed alternately with each row.")
-  switch peer {
-  case .measured(let records):
-    let first = records[0]
-    print("peer: PyTorch \(first.torch), \(first.impl), Scripts/bench_torch.py in the same run")
-  case .skipped(let reason):
-    print("peer: skipped (\(reason))")
+  if let first = peer.records.first {
+    print(
+      "peer: PyTorch \(first.torch), \(first.impl), Scripts/bench_torch.py after each preset "
+        + "in the same run")
   }
+  if let reason = peer.skipped { print("peer: skipped (\(reason))") }
   print()
   let header = [
     pad("preset", 7, left: true), pad("kind", 11, left: true), pad("batch", 5),
@@ -121,7 +130,10 @@ if options.json {
   print()
   print(
     "GFLOP/s counts matmuls only: 2 × forwardMultiplyAccumulates(tokens: \(tokens)) × batch "
-      + "per forward, 3× that per training step; '% limit' and 'torch %' divide by 'limit'.")
+      + "per forward, 3× that per training step.")
+  print(
+    "'% limit' is the median over repeats of metatx's rate over the limit run beside it; "
+      + "'torch %' divides torch's median rate by the median 'limit'.")
 }
 
 func fixed(_ value: Double, _ decimals: Int) -> String {

@@ -31,32 +31,17 @@ public enum Elementwise {
       for row in range {
         let values = x + row * columns
         let mask = keyMask.map { $0 + (row / rowsPerMaskRow) * columns }
-        var maximum = -Float.infinity
-        if let mask {
-          for column in 0..<columns where mask[column] != 0 {
-            maximum = max(maximum, values[column])
-          }
-        } else {
-          for column in 0..<columns { maximum = max(maximum, values[column]) }
-        }
+        let maximum = Reduce.maximum(values, count: columns, keeping: mask)
         if maximum == -.infinity {
           values.update(repeating: 0, count: columns)
           continue
         }
-        var sum: Float = 0
-        for column in 0..<columns {
-          let e = FastMath.exp(values[column] - maximum)
-          values[column] = e
-          sum += e
-        }
+        // Separate passes, each without a loop-carried dependence, so each vectorises.
+        for column in 0..<columns { values[column] = FastMath.exp(values[column] - maximum) }
         if let mask {
-          sum = 0
-          for column in 0..<columns {
-            values[column] *= mask[column]
-            sum += values[column]
-          }
+          for column in 0..<columns { values[column] = mask[column] != 0 ? values[column] : 0 }
         }
-        let inverse = 1 / sum
+        let inverse = 1 / Reduce.sum(values, count: columns)
         for column in 0..<columns { values[column] *= inverse }
       }
     }
@@ -93,8 +78,7 @@ public enum Elementwise {
       for row in range {
         let g = gradient + row * columns
         let p = probabilities + row * columns
-        var weighted: Float = 0
-        for column in 0..<columns { weighted += g[column] * p[column] }
+        let weighted = Reduce.dot(g, p, count: columns)
         for column in 0..<columns { g[column] = p[column] * (g[column] - weighted) }
       }
     }
@@ -135,14 +119,8 @@ public enum Elementwise {
       for row in range {
         let x = input + row * channels
         let y = output + row * channels
-        var sum: Float = 0
-        for c in 0..<channels { sum += x[c] }
-        let mu = sum / Float(channels)
-        var squares: Float = 0
-        for c in 0..<channels {
-          let centred = x[c] - mu
-          squares += centred * centred
-        }
+        let mu = Reduce.sum(x, count: channels) / Float(channels)
+        let squares = Reduce.squaredDeviation(x, from: mu, count: channels)
         let inverseDeviation = 1 / (squares / Float(channels) + eps).squareRoot()
         for c in 0..<channels { y[c] = (x[c] - mu) * inverseDeviation * weight[c] + bias[c] }
         mean[row] = mu
@@ -190,16 +168,11 @@ public enum Elementwise {
         let dx = dInput + row * channels
         let mu = mean[row]
         let inverseDeviation = rstd[row]
-        var meanG: Float = 0
-        var meanGN: Float = 0
-        for c in 0..<channels {
-          let normalised = (x[c] - mu) * inverseDeviation
-          let g = dy[c] * weight[c]
-          meanG += g
-          meanGN += g * normalised
-        }
-        meanG /= Float(channels)
-        meanGN /= Float(channels)
+        // Σ g n̂ = rstd · Σ g (x − μ)
+        let meanG = Reduce.dot(dy, weight, count: channels) / Float(channels)
+        let meanGN =
+          inverseDeviation * Reduce.centredProduct(dy, weight, x, centre: mu, count: channels)
+          / Float(channels)
         for c in 0..<channels {
           let normalised = (x[c] - mu) * inverseDeviation
           let g = dy[c] * weight[c]
@@ -272,17 +245,23 @@ public enum Elementwise {
     }
   }
 
-  /// GELU backward: `dx += dy · (Φ(x) + x · φ(x))`, φ the standard normal density.
+  /// GELU backward: `dx += dy · (Φ(x) + x · φ(x))`, φ the standard normal density;
+  /// with `accumulate: false`, `dx` is overwritten instead (the caller then
+  /// needs no zero-fill pass first).
   public static func geluBackward(
     dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
-    input: UnsafePointer<Float>, count: Int
+    input: UnsafePointer<Float>, count: Int, accumulate: Bool = true
   ) {
+    @inline(__always) func derivative(_ x: Float) -> Float {
+      let cdf = 0.5 * (1 + FastMath.erf(x * 0.707_106_78))
+      let density = 0.398_942_28 * FastMath.exp(-0.5 * x * x)
+      return cdf + x * density
+    }
     Threads.parallelRanges(count, minimumChunk: minimumParallelElements) { range in
-      for index in range {
-        let x = input[index]
-        let cdf = 0.5 * (1 + FastMath.erf(x * 0.707_106_78))
-        let density = 0.398_942_28 * FastMath.exp(-0.5 * x * x)
-        dInput[index] += dOutput[index] * (cdf + x * density)
+      if accumulate {
+        for index in range { dInput[index] += dOutput[index] * derivative(input[index]) }
+      } else {
+        for index in range { dInput[index] = dOutput[index] * derivative(input[index]) }
       }
     }
   }
@@ -290,27 +269,18 @@ public enum Elementwise {
   /// The plain twin of `geluBackward`.
   public static func naiveGeluBackward(
     dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
-    input: UnsafePointer<Float>, count: Int
+    input: UnsafePointer<Float>, count: Int, accumulate: Bool = true
   ) {
     for index in 0..<count {
       let x = Double(input[index])
       let cdf = 0.5 * (1 + Foundation.erf(x / 2.0.squareRoot()))
       let density = Foundation.exp(-0.5 * x * x) / (2 * Double.pi).squareRoot()
-      dInput[index] += Float(Double(dOutput[index]) * (cdf + x * density))
+      let previous = accumulate ? dInput[index] : 0
+      dInput[index] = previous + Float(Double(dOutput[index]) * (cdf + x * density))
     }
   }
 
   // MARK: Simple maps
-
-  /// `output = a + b` (the residual connection), `count` elements; `output` may alias `a`.
-  public static func add(
-    output: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-    count: Int
-  ) {
-    Threads.parallelRanges(count, minimumChunk: minimumParallelElements) { range in
-      for index in range { output[index] = a[index] + b[index] }
-    }
-  }
 
   /// `x *= factor` over `count` elements.
   public static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
@@ -319,15 +289,28 @@ public enum Elementwise {
     }
   }
 
-  /// Adds `bias` `[columns]` to every row of `x` `[rows, columns]`.
+  /// `output[r] = x[r] + vector` for every row `r` of `[rows, columns]`
+  /// (a bias added onto a skip connection); `output` may alias `x`.
   public static func addRowVector(
-    _ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, bias: UnsafePointer<Float>
+    output: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, columns: Int,
+    vector: UnsafePointer<Float>
   ) {
     parallelRows(rows, columns: columns) { range in
       for row in range {
-        let values = x + row * columns
-        for column in 0..<columns { values[column] += bias[column] }
+        let target = output + row * columns
+        let source = x + row * columns
+        for column in 0..<columns { target[column] = source[column] + vector[column] }
       }
+    }
+  }
+
+  /// `output[r] = vector` for every row `r` of `[rows, columns]` (a bias that a
+  /// GEMM then adds onto).
+  public static func broadcastRows(
+    output: UnsafeMutablePointer<Float>, rows: Int, columns: Int, vector: UnsafePointer<Float>
+  ) {
+    parallelRows(rows, columns: columns) { range in
+      for row in range { (output + row * columns).update(from: vector, count: columns) }
     }
   }
 

@@ -50,22 +50,23 @@ public struct TransformerBlock {
     cache: BlockActivations, input: UnsafePointer<Float>, keyMask: UnsafePointer<Float>?
   ) {
     let rows = cache.batch * cache.tokens
-    let dim = norm1.channels
     norm1.forward(
       output: cache.norm1.data, mean: cache.norm1Mean.data, rstd: cache.norm1Rstd.data,
       input: input, rows: rows)
+    // Both skip connections ride on the GEMMs' beta = 1 (see `Linear.forward`).
     attention.forward(
       output: cache.residual1.data, qkvOut: cache.qkv.data,
       probabilities: cache.probabilities.data, context: cache.context.data,
-      input: cache.norm1.data, keyMask: keyMask, batch: cache.batch, tokens: cache.tokens)
-    Elementwise.add(output: cache.residual1.data, cache.residual1.data, input, count: rows * dim)
+      input: cache.norm1.data, keyMask: keyMask, batch: cache.batch, tokens: cache.tokens,
+      residual: input)
     norm2.forward(
       output: cache.norm2.data, mean: cache.norm2Mean.data, rstd: cache.norm2Rstd.data,
       input: cache.residual1.data, rows: rows)
     fc1.forward(output: cache.hidden.data, input: cache.norm2.data, rows: rows)
     GELU.forward(output: cache.activated.data, input: cache.hidden.data, count: cache.hidden.count)
-    fc2.forward(output: cache.output.data, input: cache.activated.data, rows: rows)
-    Elementwise.add(output: cache.output.data, cache.output.data, cache.residual1.data, count: rows * dim)
+    fc2.forward(
+      output: cache.output.data, input: cache.activated.data, rows: rows,
+      residual: cache.residual1.data)
   }
 
   /// Backward of `forward`.
@@ -85,10 +86,9 @@ public struct TransformerBlock {
     fc2.backward(
       dInput: scratch.dActivated.data, accumulate: false, dOutput: dOutput,
       input: cache.activated.data, rows: rows, parameterGradients: parameterGradients)
-    scratch.dHidden.zero()
     GELU.backward(
       dInput: scratch.dHidden.data, dOutput: scratch.dActivated.data, input: cache.hidden.data,
-      count: scratch.dHidden.count)
+      count: scratch.dHidden.count, accumulate: false)
     fc1.backward(
       dInput: scratch.dNormalised.data, accumulate: false, dOutput: scratch.dHidden.data,
       input: cache.norm2.data, rows: rows, parameterGradients: parameterGradients)

@@ -34,16 +34,18 @@ public struct Attention {
   }
 
   /// - Parameters:
-  ///   - output: `[B, N, D]`, overwritten with `proj(context)`.
+  ///   - output: `[B, N, D]`, overwritten with `proj(context)`, plus `residual` if given.
   ///   - qkvOut: `[B, N, 3D]`, saved for backward.
   ///   - probabilities: `[B, H, N, N]`, saved for backward.
   ///   - context: `[B, N, D]`, heads concatenated, saved for backward.
   ///   - input: `[B, N, D]`.
   ///   - keyMask: `[B, N]`, 1 = real token, 0 = padding (nil: none padded).
+  ///   - residual: `[B, N, D]` added to the output (the block's skip connection), or nil.
   public func forward(
     output: UnsafeMutablePointer<Float>, qkvOut: UnsafeMutablePointer<Float>,
     probabilities: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>,
-    input: UnsafePointer<Float>, keyMask: UnsafePointer<Float>?, batch: Int, tokens: Int
+    input: UnsafePointer<Float>, keyMask: UnsafePointer<Float>?, batch: Int, tokens: Int,
+    residual: UnsafePointer<Float>? = nil
   ) {
     let n = tokens
     qkv.forward(output: qkvOut, input: input, rows: batch * n)
@@ -65,7 +67,7 @@ public struct Attention {
         b: qkvOut + qkvOffset(batch: b, tokens: n, part: 2, head: h), ldb: 3 * dim,
         beta: 0, c: context + b * n * dim + h * headDim, ldc: dim)
     }
-    proj.forward(output: output, input: context, rows: batch * n)
+    proj.forward(output: output, input: context, rows: batch * n, residual: residual)
   }
 
   /// Backward of `forward`.

@@ -8,11 +8,13 @@ public enum GELU {
     Elementwise.geluForward(output: output, input: input, count: count)
   }
 
-  /// Accumulates `dy · (Φ(x) + x φ(x))` into `dInput` (`count` elements).
+  /// Accumulates `dy · (Φ(x) + x φ(x))` into `dInput` (`count` elements), or
+  /// overwrites it when `accumulate` is false.
   public static func backward(
     dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
-    input: UnsafePointer<Float>, count: Int
+    input: UnsafePointer<Float>, count: Int, accumulate: Bool = true
   ) {
-    Elementwise.geluBackward(dInput: dInput, dOutput: dOutput, input: input, count: count)
+    Elementwise.geluBackward(
+      dInput: dInput, dOutput: dOutput, input: input, count: count, accumulate: accumulate)
   }
 }

@@ -38,16 +38,37 @@ public struct Linear {
     bias?.value.update(repeating: 0, count: outputs)
   }
 
+  /// `output = x · Wᵀ + b`, or `residual + x · Wᵀ + b` with a residual.
+  ///
+  /// Bias and residual are written into `output` first and the GEMM adds onto
+  /// them with beta 1: OpenBLAS clears C in a separate pass for beta 0 anyway,
+  /// so this costs one pass where a GEMM and then an add would cost two.
+  ///
   /// - Parameters:
-  ///   - output: `[rows, outputs]`, overwritten.
+  ///   - output: `[rows, outputs]`, overwritten; may alias `residual`.
   ///   - input: `[rows, inputs]`.
-  public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int) {
-    if let bias {
-      for row in 0..<rows { (output + row * outputs).update(from: bias.value, count: outputs) }
+  ///   - residual: `[rows, outputs]` added to the result (a skip connection), or nil.
+  public func forward(
+    output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int,
+    residual: UnsafePointer<Float>? = nil
+  ) {
+    switch (bias, residual) {
+    case (let bias?, let residual?):
+      Elementwise.addRowVector(
+        output: output, residual, rows: rows, columns: outputs, vector: bias.value)
+    case (let bias?, nil):
+      Elementwise.broadcastRows(output: output, rows: rows, columns: outputs, vector: bias.value)
+    case (nil, let residual?):
+      if output != UnsafeMutablePointer(mutating: residual) {
+        output.update(from: residual, count: rows * outputs)
+      }
+    case (nil, nil):
+      break
     }
     Linalg.gemm(
       .none, .transposed, m: rows, n: outputs, k: inputs, a: input, lda: inputs,
-      b: weight.value, ldb: inputs, beta: bias == nil ? 0 : 1, c: output, ldc: outputs)
+      b: weight.value, ldb: inputs, beta: bias == nil && residual == nil ? 0 : 1, c: output,
+      ldc: outputs)
   }
 
   /// - Parameters:
