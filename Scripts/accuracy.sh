@@ -79,9 +79,6 @@ for name in "${datasets[@]}"; do
   epochs=${epochs_override:-${epochs_of[$modality]}}
   for seed in $seeds; do
     for setting in frozen tuned ridge; do
-      task="$out/$setting-seed$seed.task"
-      messages="$out/$setting-seed$seed.log"
-      result="$out/$setting-seed$seed.eval.json"
       epoch_log="$out/$setting-seed$seed.epochs.jsonl"
       flags=(--modality "$modality" --train "$folder/train-fit.csv" --pool "${pool_of[$modality]}"
         --batch-size "${batch_of[$modality]}" --seed "$seed")
@@ -92,35 +89,12 @@ for name in "${datasets[@]}"; do
           --patience "${patience_of[$modality]}" --log "$epoch_log" --tune-encoder) ;;
         ridge) flags+=(--head ridge) ;;
       esac
-      started=$EPOCHREALTIME
-      status=0
-      "$metatx" train-head "${common_flags[@]}" "${source_flags[@]}" "${flags[@]}" -o "$task" \
-        2>"$messages" || status=$?
-      seconds=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-      if [ "$status" -eq 0 ]; then
-        "$metatx" eval "${common_flags[@]}" --model "$task" --data "$folder/test.csv" --json \
-          --batch-size "${batch_of[$modality]}" >"$result" 2>>"$messages" || status=$?
-      fi
-      if [ "$status" -eq 0 ]; then
-        cell="$result"
-        shown=$(python3 -c 'import json, sys; print("%.4f" % json.load(open(sys.argv[1]))["accuracy"])' "$result")
-      else
-        failed=$((failed + 1))
-        cell="error: $(last_message "$messages" "$status")"
-        shown="failed ($cell; see $messages)"
-      fi
-      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$modality" "$setting" "$seed" "$seconds" "$cell" >>"$runs"
-      echo "accuracy: $name $setting seed $seed: $shown (train ${seconds} s)" >&2
+      train_and_evaluate accuracy "$name" "$modality" "$setting" "$seed" "$out" "$folder" "${source_flags[@]}" "${flags[@]}"
     done
   done
 done
 
-settings_used=()
-for name in "${datasets[@]}"; do
-  modality=${modality_of[$name]}
-  settings_used+=("$modality: pool ${pool_of[$modality]}, ${epochs_override:-${epochs_of[$modality]}} epochs (patience ${patience_of[$modality]}), lr ${lr_of[$modality]}, batch ${batch_of[$modality]}")
-done
-note="Settings: $(printf '%s\n' "${settings_used[@]}" | sort -u | paste -sd ';' | sed 's/;/; /g'). \
+note="$(settings_summary "${datasets[@]}") \
 Validation: ${val_fraction} of each class of train.csv (split seed $split_seed), test.csv only for the final score. \
 Tuned: encoder learning rate = lr × 0.1. Ridge: --head ridge on the same fit rows. \
 Train time: wall-clock seconds of train-head (tokenizing, training, writing the task), mean over seeds. \

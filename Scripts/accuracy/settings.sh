@@ -4,7 +4,8 @@
 #
 # Defines: modality_of, pool_of, epochs_of, lr_of, batch_of, patience_of
 # (associative arrays), all_datasets, and the functions fail,
-# read_run_options, build_missing_datasets, split_training and last_message.
+# read_run_options, build_missing_datasets, split_training, last_message,
+# train_and_evaluate and settings_summary.
 
 # Prints MESSAGE as the caller's one-line error and exits with status 2.
 fail() {
@@ -137,4 +138,45 @@ last_message() {
   local message
   message="$(grep -v '^[[:space:]]*$' "$1" | tail -n 1 | tr '\t' ' ')"
   echo "${message:-exited with status $2 and no message}"
+}
+
+# Trains one head with train-head FLAGS, scores it once on the test split with
+# `eval --json`, and appends `name, modality, setting, seed, seconds, result`
+# to $runs (the result: the eval JSON's path, or `error: …`). Counts failures
+# in $failed. Uses $metatx, $common_flags and $batch_of.
+# Arguments: SCRIPT NAME MODALITY SETTING SEED OUT FOLDER [train-head flags…]
+train_and_evaluate() {
+  local script=$1 name=$2 modality=$3 setting=$4 seed=$5 out=$6 folder=$7
+  shift 7
+  local task="$out/$setting-seed$seed.task" messages="$out/$setting-seed$seed.log"
+  local result="$out/$setting-seed$seed.eval.json" started seconds status=0 cell shown
+  # A checkpoint left by an interrupted earlier run would stop train-head; runs start afresh.
+  rm -f "$task.checkpoint"
+  started=$EPOCHREALTIME
+  "$metatx" train-head "${common_flags[@]}" "$@" -o "$task" 2>"$messages" || status=$?
+  seconds=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+  if [ "$status" -eq 0 ]; then
+    "$metatx" eval "${common_flags[@]}" --model "$task" --data "$folder/test.csv" --json \
+      --batch-size "${batch_of[$modality]}" >"$result" 2>>"$messages" || status=$?
+  fi
+  if [ "$status" -eq 0 ]; then
+    cell="$result"
+    shown=$(python3 -c 'import json, sys; print("%.4f" % json.load(open(sys.argv[1]))["accuracy"])' "$result")
+  else
+    failed=$((failed + 1))
+    cell="error: $(last_message "$messages" "$status")"
+    shown="failed ($cell; see $messages)"
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$modality" "$setting" "$seed" "$seconds" "$cell" >>"$runs"
+  echo "$script: $name $setting seed $seed: $shown (train ${seconds} s)" >&2
+}
+
+# One sentence listing the per-modality settings used by the datasets given.
+settings_summary() {
+  local name modality used=()
+  for name in "$@"; do
+    modality=${modality_of[$name]}
+    used+=("$modality: pool ${pool_of[$modality]}, ${epochs_override:-${epochs_of[$modality]}} epochs (patience ${patience_of[$modality]}), lr ${lr_of[$modality]}, batch ${batch_of[$modality]}")
+  done
+  echo "Settings: $(printf '%s\n' "${used[@]}" | sort -u | paste -sd ';' | sed 's/;/; /g')."
 }
