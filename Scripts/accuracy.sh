@@ -61,14 +61,7 @@ else
 fi
 build_missing_datasets "$data" "${datasets[@]}"
 
-common_flags=(--quiet)
-[ -n "$threads" ] && common_flags+=(--threads "$threads")
-
-mkdir -p "$runs_folder"
-runs="$runs_folder/runs.tsv"
-printf 'dataset\tmodality\tsetting\tseed\tseconds\tresult\n' >"$runs"
-failed=0
-started_all=$EPOCHREALTIME
+start_runs
 
 for name in "${datasets[@]}"; do
   modality=${modality_of[$name]}

@@ -71,14 +71,7 @@ pretrained_modalities="$(python3 Scripts/transfer/model_header.py "$model" modal
 random_encoder="random:$preset"
 build_missing_datasets "$data" "${datasets[@]}"
 
-common_flags=(--quiet)
-[ -n "$threads" ] && common_flags+=(--threads "$threads")
-
-mkdir -p "$runs_folder"
-runs="$runs_folder/runs.tsv"
-printf 'dataset\tmodality\tsetting\tseed\tseconds\tresult\n' >"$runs"
-failed=0
-started_all=$EPOCHREALTIME
+start_runs
 
 for name in "${datasets[@]}"; do
   modality=${modality_of[$name]}

@@ -5,7 +5,7 @@
 # Defines: modality_of, pool_of, epochs_of, lr_of, batch_of, patience_of
 # (associative arrays), all_datasets, and the functions fail,
 # read_run_options, build_missing_datasets, split_training, last_message,
-# train_and_evaluate and settings_summary.
+# start_runs, train_and_evaluate and settings_summary.
 
 # Prints MESSAGE as the caller's one-line error and exits with status 2.
 fail() {
@@ -179,4 +179,16 @@ settings_summary() {
     used+=("$modality: pool ${pool_of[$modality]}, ${epochs_override:-${epochs_of[$modality]}} epochs (patience ${patience_of[$modality]}), lr ${lr_of[$modality]}, batch ${batch_of[$modality]}")
   done
   echo "Settings: $(printf '%s\n' "${used[@]}" | sort -u | paste -sd ';' | sed 's/;/; /g')."
+}
+
+# Sets up a run of runs: $common_flags, a fresh $runs table in $runs_folder,
+# the $failed counter and the $started_all clock.
+start_runs() {
+  common_flags=(--quiet)
+  [ -n "$threads" ] && common_flags+=(--threads "$threads")
+  mkdir -p "$runs_folder"
+  runs="$runs_folder/runs.tsv"
+  printf 'dataset\tmodality\tsetting\tseed\tseconds\tresult\n' >"$runs"
+  failed=0
+  started_all=$EPOCHREALTIME
 }

@@ -165,29 +165,12 @@ final class PretrainCommandTests: XCTestCase {
     var encoderRng = SeededRNG(seed: 6)
     try Encoder(config: EncoderConfig(dim: 16, depth: 1, heads: 2), rng: &encoderRng).write(to: path("init.safetensors"))
     let model = path("model.safetensors"), checkpoint = model + ".checkpoint"
-    let process = Process()
-    process.executableURL = metatxExecutable()
-    process.arguments = ["pretrain", "--pairs", path("pairs.csv"), "--init-from", path("init.safetensors"),
-      "--embed-dim", "8", "--epochs", "100000", "--batch-size", "4", "-o", model]
-    let errorPath = path("stderr.txt")
-    try Data().write(to: URL(fileURLWithPath: errorPath))
-    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-    try process.run()
-    let deadline = Date().addingTimeInterval(60)
-    while !FileManager.default.fileExists(atPath: checkpoint) && process.isRunning && Date() < deadline {
-      Thread.sleep(forTimeInterval: 0.01)
-    }
-    XCTAssertTrue(process.isRunning, "still training when the first checkpoint appears")
-    process.interrupt()
-    let stopDeadline = Date().addingTimeInterval(30)
-    while process.isRunning && Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.01) }
-    if process.isRunning {
-      process.terminate()
-      process.waitUntilExit()
-      return XCTFail("Ctrl-C did not stop the run")
-    }
-    let message = try String(contentsOfFile: errorPath, encoding: .utf8)
-    XCTAssertEqual(process.terminationStatus, 130, message)
+    let run = try interruptAtFirstCheckpoint(["pretrain", "--pairs", path("pairs.csv"), "--init-from", path("init.safetensors"),
+      "--embed-dim", "8", "--epochs", "100000", "--batch-size", "4", "-o", model], checkpoint: checkpoint)
+    XCTAssertTrue(run.wasRunningAtCheckpoint, "still training when the first checkpoint appears")
+    let message = run.standardError
+    guard let status = run.status else { return XCTFail("Ctrl-C did not stop the run: \(message)") }
+    XCTAssertEqual(status, 130, message)
     XCTAssertTrue(message.contains("\(checkpoint) holds it: run the same command with --resume"), message)
     let file = try SafeTensorsFile(path: checkpoint)
     XCTAssertEqual(file.metadata["format"], PretrainingCheckpoint.format)

@@ -186,29 +186,12 @@ final class TaskCommandTests: XCTestCase {
     let train = try writeTable("train.csv", rows: 32, seed: 6)
     let encoder = try writeSmallEncoder()
     let task = path("task.safetensors"), checkpoint = task + ".checkpoint"
-    let process = Process()
-    process.executableURL = metatxExecutable()
-    process.arguments = ["train-head", "--modality", "tabular", "--train", train, "--encoder", encoder,
-      "--epochs", "100000", "--batch-size", "8", "--pool", "cls", "-o", task]
-    let errorPath = path("stderr.txt")
-    try Data().write(to: URL(fileURLWithPath: errorPath))
-    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-    try process.run()
-    let deadline = Date().addingTimeInterval(60)
-    while !FileManager.default.fileExists(atPath: checkpoint) && process.isRunning && Date() < deadline {
-      Thread.sleep(forTimeInterval: 0.01)
-    }
-    XCTAssertTrue(process.isRunning, "still training when the first checkpoint appears")
-    process.interrupt()
-    let stopDeadline = Date().addingTimeInterval(30)
-    while process.isRunning && Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.01) }
-    if process.isRunning {
-      process.terminate()
-      process.waitUntilExit()
-      return XCTFail("Ctrl-C did not stop the run")
-    }
-    let message = try String(contentsOfFile: errorPath, encoding: .utf8)
-    XCTAssertEqual(process.terminationStatus, 130, message)
+    let run = try interruptAtFirstCheckpoint(["train-head", "--modality", "tabular", "--train", train, "--encoder", encoder,
+      "--epochs", "100000", "--batch-size", "8", "--pool", "cls", "-o", task], checkpoint: checkpoint)
+    XCTAssertTrue(run.wasRunningAtCheckpoint, "still training when the first checkpoint appears")
+    let message = run.standardError
+    guard let status = run.status else { return XCTFail("Ctrl-C did not stop the run: \(message)") }
+    XCTAssertEqual(status, 130, message)
     XCTAssertTrue(message.contains("\(checkpoint) holds epoch"), message)
     XCTAssertEqual(try SafeTensorsFile(path: checkpoint).metadata["format"], TrainingCheckpoint.format)
     XCTAssertNoThrow(try TaskFile.load(path: task))

@@ -50,3 +50,44 @@ public func makeTemporaryFolder() throws -> URL {
   try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
   return folder
 }
+
+/// What an interrupted run left: whether it was still training when the first
+/// checkpoint appeared, its exit status (nil if SIGINT did not stop it within
+/// 30 s — it is then killed) and its standard error.
+public struct InterruptedRun {
+  public var wasRunningAtCheckpoint: Bool
+  public var status: Int32?
+  public var standardError: String
+}
+
+/// Starts `metatx arguments`, waits (up to 60 s) until `checkpoint` exists,
+/// sends SIGINT as Ctrl-C would, and waits for the process to end.
+public func interruptAtFirstCheckpoint(_ arguments: [String], checkpoint: String) throws -> InterruptedRun {
+  let scratch = try makeTemporaryFolder()
+  defer { try? FileManager.default.removeItem(at: scratch) }
+  let errorURL = scratch.appendingPathComponent("stderr")
+  FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+  let process = Process()
+  process.executableURL = metatxExecutable()
+  process.arguments = arguments
+  process.standardError = try FileHandle(forWritingTo: errorURL)
+  try process.run()
+  let deadline = Date().addingTimeInterval(60)
+  while !FileManager.default.fileExists(atPath: checkpoint) && process.isRunning && Date() < deadline {
+    Thread.sleep(forTimeInterval: 0.01)
+  }
+  let wasRunning = process.isRunning
+  process.interrupt()
+  let stopDeadline = Date().addingTimeInterval(30)
+  while process.isRunning && Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.01) }
+  var status: Int32? = nil
+  if process.isRunning {
+    process.terminate()
+    process.waitUntilExit()
+  } else {
+    status = process.terminationStatus
+  }
+  return InterruptedRun(
+    wasRunningAtCheckpoint: wasRunning, status: status,
+    standardError: String(decoding: try Data(contentsOf: errorURL), as: UTF8.self))
+}
