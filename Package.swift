@@ -57,7 +57,9 @@ let package = Package(
     .testTarget(
       name: "MetaTXTests", dependencies: ["MetaTX", "Readers", "TestSupport"],
       exclude: ["Fixtures"]),
-    .testTarget(name: "CLITests", dependencies: ["TestSupport", "Kernels", "Readers", "metatx"]),
+    .testTarget(
+      name: "CLITests", dependencies: ["TestSupport", "Kernels", "Readers", "metatx"],
+      exclude: ["Fixtures"]),
   ],
   // Swift 5 mode: the kernels share raw buffers across Dispatch workers by design,
   // which Swift 6's strict sendability checking cannot express without noise.

@@ -19,11 +19,10 @@
 #   ENCODER=mt-b16.safetensors EPOCHS=5 Scripts/accuracy.sh
 #
 # Options (environment variables; `make accuracy VAR=…` passes them on):
-#   ENCODER       --encoder of train-head: random:PRESET or a safetensors file
-#                 (default random:tiny, seeded by each run's seed, until the
-#                 pretrained default model exists)
-#   MODEL         a metatx model file (encoder + pretrained tokenizers) instead
-#                 of ENCODER
+#   MODEL         a metatx model file (encoder + pretrained tokenizers)
+#                 (default: the built-in Models/default.safetensors)
+#   ENCODER       --encoder of train-head instead of a model: random:PRESET
+#                 (seeded by each run's seed) or a safetensors file
 #   DATASETS      comma-separated subset (default: all thirteen)
 #   SEEDS         space- or comma-separated seeds (default 0)
 #   EPOCHS        epochs for every modality (default: the table below)
@@ -43,8 +42,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 data="$root/data"
 runs_folder="$data/accuracy-runs"
-encoder="${ENCODER:-random:tiny}"
+encoder="${ENCODER:-}"
 model="${MODEL:-}"
+[ -n "$encoder" ] && [ -n "$model" ] && { echo "accuracy: give MODEL or ENCODER, not both" >&2; exit 2; }
+[ -z "$encoder" ] && [ -z "$model" ] && model="Models/default.safetensors"
 
 # The dataset and modality tables (training settings), the option checks and
 # the validation split, shared with Scripts/transfer.sh; messages start "accuracy:".

@@ -152,6 +152,10 @@ public struct SafeTensorsFile: Sendable {
     try self.init(bytes: FileBytes(path: path), file: path)
   }
 
+  /// The SHA-256 of the whole file as opened (64 hex digits): the bytes read
+  /// are the bytes named, even if the file is replaced on disk meanwhile.
+  public func sha256() -> String { SHA256.hexDigest(bytes.buffer) }
+
   /// Validates `data` as a safetensors file; `name` stands for it in errors.
   public init(data: Data, name: String) throws {
     try self.init(bytes: FileBytes(copying: data), file: name)

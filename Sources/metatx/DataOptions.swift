@@ -5,6 +5,22 @@ import MetaTX
 extension TaskKind: ExpressibleByArgument {}
 extension HeadKind: ExpressibleByArgument {}
 
+/// The poolings that give one vector per input (`--pool` of train-head and
+/// pretrain): every `Pooling` but `none`, so the help lists only these.
+enum VectorPooling: String, CaseIterable, ExpressibleByArgument {
+  case cls, mean, max
+  case clsMean = "cls+mean"
+
+  var pooling: Pooling {
+    switch self {
+    case .cls: return .cls
+    case .mean: return .mean
+    case .max: return .max
+    case .clsMean: return .clsMean
+    }
+  }
+}
+
 /// How a command reads a task's data: manifests, class folders or tables.
 struct DataOptions: ParsableArguments {
   @Option(help: "Manifest columns holding each sample's inputs, in order (default: path, or text for text; e.g. image,text).")

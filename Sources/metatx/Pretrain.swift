@@ -36,8 +36,9 @@ extension Metatx {
     @Option(help: "Width of the shared embedding space.")
     var embedDim: Int = 128
 
-    @Option(help: "Pooling of each input before its projection.")
-    var pool: Pooling = .mean
+    @Option(name: .customLong("pool"), help: "Pooling of each input before its projection.")
+    var vectorPool: VectorPooling = .mean
+    private var pool: Pooling { vectorPool.pooling }
 
     @Option var epochs: Int = 10
     @Option var batchSize: Int = 64
@@ -71,7 +72,6 @@ extension Metatx {
       if pairs.isEmpty { throw ValidationError("give at least one --pairs manifest") }
       if epochs < 1 || batchSize < 2 { throw ValidationError("--epochs must be ≥ 1 and --batch-size ≥ 2 (InfoNCE contrasts pairs)") }
       if embedDim < 1 { throw ValidationError("--embed-dim must be positive") }
-      if pool == .none { throw ValidationError("--pool must be cls, mean, max or cls+mean") }
       if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1 step") }
       if logEveryStep && log == nil { throw ValidationError("--log-every-step writes to the --log file: give --log FILE") }
       if output == AtomicFile.standardStream && (resume || checkpointEvery != nil || stopAfterStep != nil) {

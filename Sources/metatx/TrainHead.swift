@@ -40,8 +40,9 @@ extension Metatx {
     @Option(help: "linear, mlp or ridge.")
     var head: HeadKind = .linear
 
-    @Option(help: "Pooling: cls, mean, max or cls+mean.")
-    var pool: Pooling = .mean
+    @Option(name: .customLong("pool"), help: "Pooling of the encoder output the head sees.")
+    var vectorPool: VectorPooling = .mean
+    private var pool: Pooling { vectorPool.pooling }
 
     @Option var epochs: Int = 10
     @Option var batchSize: Int = 32
@@ -61,6 +62,9 @@ extension Metatx {
     @Option(help: "Write one JSON line per epoch to this file.")
     var log: String?
 
+    @Flag(help: "Keep a copy of the frozen encoder in the task file (default: its path and SHA-256 only; a tuned or random encoder is always copied).")
+    var embedEncoder = false
+
     @Option(name: [.short, .long], help: "The task file to write.")
     var output: String
 
@@ -73,7 +77,6 @@ extension Metatx {
 
     func validate() throws {
       if epochs < 1 || batchSize < 1 { throw ValidationError("--epochs and --batch-size must be positive") }
-      if pool == .none { throw ValidationError("a head needs pooled embeddings: --pool cls, mean, max or cls+mean") }
       if !(lr > 0) { throw ValidationError("--lr must be positive") }
       if labelSmoothing < 0 || labelSmoothing >= 1 { throw ValidationError("--label-smoothing must be in [0, 1)") }
       if resume && head == .ridge { throw ValidationError("--resume continues gradient training; --head ridge fits in one pass") }
@@ -145,9 +148,16 @@ extension Metatx {
           outputs: outputs, encoderSource: loaded.source + (tuneEncoder ? " (tuned)" : ""), options: options,
           epochs: epochs)
       }
+      let encoderReference = try (tuneEncoder || embedEncoder ? nil : loaded.file).map {
+        try EncoderReference(path: $0.path, prefix: $0.prefix, heads: sharedEncoder.config.heads,
+          isBuiltInDefault: $0.isBuiltInDefault)
+      }
+      let save = { (epochs: [EpochRecord]) in
+        try TaskFile.write(taskModel, record: taskRecord(epochs), to: output, encoderReference: encoderReference)
+      }
       let records = try fit(taskModel, train: trainSamples, validation: validationSamples, options: options,
-        saveBest: { try TaskFile.write(taskModel, record: taskRecord($0), to: output) })
-      try TaskFile.write(taskModel, record: taskRecord(records), to: output)
+        saveBest: save)
+      try save(records)
       if let checkpoint { removeCompletedCheckpoint(checkpoint, global: global) }
       if let best = records.last(where: \.isBest), let score = best.validationScore {
         global.say(String(format: "best epoch %d: validation %@ %.4f", best.epoch,

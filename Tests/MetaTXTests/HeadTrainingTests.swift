@@ -1,5 +1,6 @@
 import Foundation
 import MetaTX
+import Readers
 import TestSupport
 import XCTest
 
@@ -121,6 +122,56 @@ final class HeadTrainingTests: XCTestCase {
     XCTAssertEqual(model.forward(inputs, training: false, rng: &rng).values,
       loaded.forward(reloadedInputs, training: false, rng: &rng).values)
     XCTAssertThrowsError(try TaskFile.load(path: trainData[0].0)) { XCTAssertTrue("\($0)".contains("series-40-0.npy:"), "\($0)") }
+  }
+
+  /// A frozen encoder named by path and SHA-256: the task file holds no
+  /// encoder tensors, loads to the same outputs, finds the encoder beside the
+  /// task file when both moved, and refuses a changed or missing encoder.
+  func testTaskFileNamesAFrozenEncoderByDigest() throws {
+    let trainData = try makeSeries(count: 12, seed: 45)
+    let model = try makeModel(head: .linear, paths: trainData.map(\.0))
+    var options = TrainingOptions()
+    options.epochs = 1
+    let records = HeadTraining.train(model, train: try samples(model, trainData), validation: [], options: options)
+    let record = TaskRecord(kind: .classification, labels: model.labels, inputs: model.inputs, pooling: model.pooling,
+      head: .linear, outputs: 3, encoderSource: "enc.safetensors", options: options, epochs: records)
+    let encoderPath = folder.appendingPathComponent("enc.safetensors").path
+    try model.encoder.write(to: encoderPath)
+    let reference = try EncoderReference(path: encoderPath, prefix: "", heads: model.encoder.config.heads,
+      isBuiltInDefault: false)
+    let taskPath = folder.appendingPathComponent("task.safetensors").path
+    try TaskFile.write(model, record: record, to: taskPath, encoderReference: reference)
+    XCTAssertFalse(try SafeTensorsFile(path: taskPath).names.contains { $0.hasPrefix("encoder.") })
+
+    var rng = SeededRNG(seed: 0)
+    let inputs = try samples(model, trainData).map(\.inputs)
+    let expected = model.forward(inputs, training: false, rng: &rng).values
+    let (loaded, _) = try TaskFile.load(path: taskPath)
+    XCTAssertEqual(loaded.forward(try samples(loaded, trainData).map(\.inputs), training: false, rng: &rng).values,
+      expected)
+
+    // Both files moved to another folder: the encoder is found beside the task.
+    let moved = folder.appendingPathComponent("moved")
+    try FileManager.default.createDirectory(at: moved, withIntermediateDirectories: true)
+    let movedTask = moved.appendingPathComponent("task.safetensors").path
+    try FileManager.default.moveItem(atPath: taskPath, toPath: movedTask)
+    try FileManager.default.moveItem(atPath: encoderPath, toPath: moved.appendingPathComponent("enc.safetensors").path)
+    XCTAssertNoThrow(try TaskFile.load(path: movedTask))
+
+    // Missing: the error names the task, the path looked at and the remedy.
+    try FileManager.default.removeItem(atPath: moved.appendingPathComponent("enc.safetensors").path)
+    XCTAssertThrowsError(try TaskFile.load(path: movedTask)) { error in
+      let text = "\(error)"
+      XCTAssertTrue(text.contains(movedTask) && text.contains("enc.safetensors is missing")
+        && text.contains("--embed-encoder"), text)
+    }
+
+    // Changed: another encoder of the same shape under the recorded name is refused.
+    var otherRng = SeededRNG(seed: 99)
+    try Encoder(config: model.encoder.config, rng: &otherRng).write(to: encoderPath)
+    XCTAssertThrowsError(try TaskFile.load(path: movedTask)) { error in
+      XCTAssertTrue("\(error)".contains("has changed"), "\(error)")
+    }
   }
 
   /// 4 epochs straight against 2 epochs and part of a third, stopped, then

@@ -14,7 +14,7 @@ import Readers
 public final class Model {
   public static let format = "metatx-model"
   public static let formatVersion = 1
-  static let encoderPrefix = "encoder."
+  public static let encoderPrefix = "encoder."
 
   public let encoder: Encoder
   public private(set) var tokenizers: [Modality: AnyTokenizer]

@@ -1,0 +1,41 @@
+import Foundation
+import Readers
+import XCTest
+
+/// SHA-256 against FIPS 180-4's examples and Python's hashlib on every padding case.
+final class SHA256Tests: XCTestCase {
+  func testStandardExamples() {
+    XCTAssertEqual(SHA256.hexDigest([UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    XCTAssertEqual(SHA256.hexDigest(Array("abc".utf8)),
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    XCTAssertEqual(SHA256.hexDigest(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+  }
+
+  /// Lengths around the 55/56/64-byte padding boundaries; expected digests from hashlib
+  /// of bytes (7i + 3) mod 256.
+  func testPaddingBoundaries() {
+    let expected: [Int: String] = [
+      55: "e7313d333c272e639f790978283f9eb392e843d0f29b7016828bb1daa4aac70b",
+      56: "4324d65f3c103567f5589c710bc08f8523f929a9272e3af36fc968e52abc6c27",
+      63: "81c80242132f230c3bd41b3e63bbcff16107339549214a99614ff26664625055",
+      64: "39e3d7b6b5d075d37d053ad89b24b41bef4f3c29760c84447cab3f3be1882241",
+      65: "aacca6ff74fdbb296d165a45cecfa04e5127bc008770fbbdd48006f2d2fae95e",
+      119: "9ce7368e4daf32341631b492e80359dc9f594b48453cd0dd5bf0b19279cc177e",
+      120: "7836b787757e95e58b3ca5aec90b1b004e8deba1e50e9675af9cabf1a13a04b5",
+      1000: "1e9bc38cbf860b9ec31918b065f9b52476c549a782e0e7990bed8ce3868d2371",
+    ]
+    for (length, digest) in expected {
+      let bytes = (0..<length).map { UInt8(($0 * 7 + 3) % 256) }
+      XCTAssertEqual(SHA256.hexDigest(bytes), digest, "length \(length)")
+    }
+  }
+
+  func testSafeTensorsFileDigestIsTheFileBytes() throws {
+    var writer = SafeTensorsWriter()
+    writer.add("w", shape: [2], floats: [1, 2])
+    let data = writer.serialized(metadata: ["k": "v"])
+    let file = try SafeTensorsFile(data: data, name: "memory")
+    XCTAssertEqual(file.sha256(), SHA256.hexDigest([UInt8](data)))
+  }
+}
