@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 SWIFT ?= swift
 RELEASE = -c release
 
-.PHONY: setup build test bench demo accuracy transfer model install clean
+.PHONY: setup build test bench demo accuracy transfer model model-search install clean
 
 ## setup: install the Debian packages metatx needs (as root), when missing
 setup:
@@ -53,20 +53,14 @@ model: build
 	Scripts/datasets.sh --only fashion-mnist,spoken-digits --limit $(MODEL_IMAGES)
 	python3 Scripts/datasets/pairs.py data
 	cd data/pairs && ../../.build/release/metatx tokenize --train-bpe corpus.txt --vocab-size 1024 -o merges.txt
-	cd data/pairs && ../../.build/release/metatx pretrain --verbose --seed 0 \
-	  --pairs image-text.csv --pairs audio-text.csv --preset tiny --embed-dim 128 --bpe merges.txt \
-	  --set image.imageSize=28 --set image.patchSize=4 --set image.channels=1 \
-	  --set 'image.mean=[0.286]' --set 'image.std=[0.353]' --set audio.frames=128 \
-	  --epochs $(MODEL_EPOCHS) --batch-size 64 --lr 5e-4 --warmup 200 \
-	  --log ../../Models/default-training-log.jsonl -o ../../Models/default.safetensors
-	cd data/pairs && ../../.build/release/metatx eval --model ../../Models/default.safetensors --json \
-	  --zero-shot fashion-mnist-zero-shot.csv --inputs image \
-	  --classes "a photo of {}" --classes "{}" --classes "a black and white photo of {}" \
-	  > ../../Models/default-zero-shot-images.json
-	cd data/pairs && ../../.build/release/metatx eval --model ../../Models/default.safetensors --json \
-	  --zero-shot spoken-digits-zero-shot.csv --inputs audio \
-	  --classes "{}" --classes "the word {}" --classes "someone saying {}" \
-	  > ../../Models/default-zero-shot-audio.json
+	Scripts/model.sh --epochs $(MODEL_EPOCHS) \
+	  --zero-shot-images fashion-mnist-zero-shot.csv --zero-shot-audio spoken-digits-zero-shot.csv
+
+## model-search: how the model's recipe was chosen: the recipe and one-change variants
+## for the same short budget, zero-shot on held-out training data (data/model-search.md);
+## VARIANTS=, EPOCHS= (default 2), THREADS= (see Scripts/model_search.sh)
+model-search: build
+	@Scripts/model_search.sh
 
 ## install: copy the metatx command to $(PREFIX)/bin
 install: build

@@ -31,6 +31,11 @@
 #   SPLIT_SEED    seed of the train/validation split (default 0; the same
 #                 split for every run seed, so seeds vary only the model)
 #   METATX        the binary (default .build/release/metatx)
+#   REUSE         1: keep the result of a run already made with the same flags
+#                 from the same model/encoder file (its .run record matches and
+#                 its eval JSON exists), so a table can be completed or a
+#                 dataset's settings changed without training the rest again
+#                 (default 0: every run trains afresh)
 #
 # Writes data/accuracy.md (and prints it); each run's task file, eval JSON,
 # per-epoch log (JSON lines) and messages go to data/accuracy-runs/NAME/, the run list to
@@ -62,7 +67,7 @@ else
 fi
 build_missing_datasets "$data" "${datasets[@]}"
 
-start_runs
+start_runs "${model:-$encoder}"
 
 for name in "${datasets[@]}"; do
   modality=${modality_of[$name]}
@@ -70,17 +75,19 @@ for name in "${datasets[@]}"; do
   out="$runs_folder/$name"
   mkdir -p "$out"
   split_training "$folder"
-  epochs=${epochs_override:-${epochs_of[$modality]}}
+  epochs=${epochs_override:-${epochs_for[$name]}}
   for seed in $seeds; do
     for setting in frozen tuned ridge; do
       epoch_log="$out/$setting-seed$seed.epochs.jsonl"
-      flags=(--modality "$modality" --train "$folder/train-fit.csv" --pool "${pool_of[$modality]}"
-        --batch-size "${batch_of[$modality]}" --seed "$seed")
+      flags=(--modality "$modality" --train "$folder/train-fit.csv" --pool "${pool_for[$name]}"
+        --batch-size "${batch_for[$name]}" --seed "$seed")
+      mapfile -t tokenizer_flags < <(set_flags "$modality")
+      flags+=("${tokenizer_flags[@]}")
       case "$setting" in
-        frozen) flags+=(--val "$folder/train-val.csv" --epochs "$epochs" --lr "${lr_of[$modality]}"
-          --patience "${patience_of[$modality]}" --log "$epoch_log") ;;
-        tuned) flags+=(--val "$folder/train-val.csv" --epochs "$epochs" --lr "${lr_of[$modality]}"
-          --patience "${patience_of[$modality]}" --log "$epoch_log" --tune-encoder) ;;
+        frozen) flags+=(--val "$folder/train-val.csv" --epochs "$epochs" --lr "${lr_for[$name]}"
+          --patience "${patience_for[$name]}" --log "$epoch_log") ;;
+        tuned) flags+=(--val "$folder/train-val.csv" --epochs "$epochs" --lr "${lr_for[$name]}"
+          --patience "${patience_for[$name]}" --log "$epoch_log" --tune-encoder) ;;
         ridge) flags+=(--head ridge) ;;
       esac
       train_and_evaluate accuracy "$name" "$modality" "$setting" "$seed" "$out" "$folder" "${source_flags[@]}" "${flags[@]}"

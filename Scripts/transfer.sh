@@ -33,6 +33,11 @@
 #   VAL_FRACTION  share of each class held out for validation (default 0.2)
 #   SPLIT_SEED    seed of the train/validation split (default 0)
 #   METATX        the binary (default .build/release/metatx)
+#   REUSE         1: keep the result of a run already made with the same flags
+#                 from the same model/encoder file (its .run record matches and
+#                 its eval JSON exists), so a table can be completed or a
+#                 dataset's settings changed without training the rest again
+#                 (default 0: every run trains afresh)
 #
 # Writes data/transfer.md (and prints it); each run's task file, eval JSON,
 # per-epoch log and messages go to data/transfer-runs/NAME/, the run list to
@@ -71,7 +76,7 @@ pretrained_modalities="$(python3 Scripts/transfer/model_header.py "$model" modal
 random_encoder="random:$preset"
 build_missing_datasets "$data" "${datasets[@]}"
 
-start_runs
+start_runs "$model"
 
 for name in "${datasets[@]}"; do
   modality=${modality_of[$name]}
@@ -79,13 +84,15 @@ for name in "${datasets[@]}"; do
   out="$runs_folder/$name"
   mkdir -p "$out"
   split_training "$folder"
-  epochs=${epochs_override:-${epochs_of[$modality]}}
+  epochs=${epochs_override:-${epochs_for[$name]}}
   for seed in $seeds; do
     for setting in pretrained random tuned; do
       flags=(--modality "$modality" --train "$folder/train-fit.csv" --val "$folder/train-val.csv"
-        --pool "${pool_of[$modality]}" --batch-size "${batch_of[$modality]}" --epochs "$epochs"
-        --lr "${lr_of[$modality]}" --patience "${patience_of[$modality]}" --seed "$seed"
+        --pool "${pool_for[$name]}" --batch-size "${batch_for[$name]}" --epochs "$epochs"
+        --lr "${lr_for[$name]}" --patience "${patience_for[$name]}" --seed "$seed"
         --log "$out/$setting-seed$seed.epochs.jsonl")
+      mapfile -t tokenizer_flags < <(set_flags "$modality")
+      flags+=("${tokenizer_flags[@]}")
       case "$setting" in
         pretrained) flags+=(--model "$model") ;;
         random) flags+=(--encoder "$random_encoder") ;;

@@ -27,10 +27,11 @@ extension Metatx {
     @Option(help: "A pair manifest (repeatable).")
     var pairs: [String]
 
-    @Option(help: "Start from this encoder (a safetensors file) instead of a random preset.")
+    @Option(name: [.customLong("init"), .customLong("init-from")],
+      help: "Start from this encoder (a safetensors file, e.g. the converted Meta-Transformer-B16) instead of a random preset.")
     var initFrom: String?
 
-    @Option(help: "Encoder size when not --init-from: tiny, small, base, large.")
+    @Option(help: "Encoder size when not --init: tiny, small, base, large.")
     var preset: EncoderPreset = .tiny
 
     @Option(help: "Width of the shared embedding space.")

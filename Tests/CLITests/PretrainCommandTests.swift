@@ -29,7 +29,7 @@ final class PretrainCommandTests: XCTestCase {
     try Encoder(config: EncoderConfig(dim: 16, depth: 1, heads: 2), rng: &encoderRng).write(to: path("init.safetensors"))
 
     let model = path("model.safetensors")
-    let trained = try runMetatx(["pretrain", "--pairs", path("pairs.csv"), "--init-from", path("init.safetensors"),
+    let trained = try runMetatx(["pretrain", "--pairs", path("pairs.csv"), "--init", path("init.safetensors"),
       "--embed-dim", "8", "--epochs", "3", "--batch-size", "6", "--lr", "1e-3", "--warmup", "2",
       "--log", path("log.jsonl"), "--verbose", "-o", model])
     XCTAssertEqual(trained.status, 0, trained.standardError)
@@ -68,7 +68,7 @@ final class PretrainCommandTests: XCTestCase {
     var encoderRng = SeededRNG(seed: 3)
     try Encoder(config: EncoderConfig(dim: 16, depth: 1, heads: 2), rng: &encoderRng).write(to: path("init.safetensors"))
     let model = path("model.safetensors")
-    let trained = try runMetatx(["pretrain", "--pairs", path("pairs.csv"), "--init-from", path("init.safetensors"),
+    let trained = try runMetatx(["pretrain", "--pairs", path("pairs.csv"), "--init", path("init.safetensors"),
       "--embed-dim", "8", "--epochs", "2", "--batch-size", "6", "-o", model])
     XCTAssertEqual(trained.status, 0, trained.standardError)
 

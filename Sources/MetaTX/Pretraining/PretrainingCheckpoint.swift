@@ -14,7 +14,7 @@ public struct PretrainingFingerprint: Codable, Equatable, Sendable, RunFingerpri
   /// Scalar count of each of `Pretraining.parameterSets`, in that order.
   public var parameterCounts: [Int]
   /// FNV-1a over every parameter's value before training (hex): another
-  /// `--init-from` encoder, seed or tokenizer fit is another run.
+  /// `--init` encoder, seed or tokenizer fit is another run.
   public var initialChecksum: String
 
   /// The fingerprint of pretraining `parameterSets` (still at their starting values) on `training`.
