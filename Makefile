@@ -46,7 +46,7 @@ transfer: build
 
 ## model: the built-in default model, by contrastive pretraining on offline paired data
 ## (Fashion-MNIST captions, espeak-ng spoken digits); writes Models/default.safetensors,
-## its training log and its zero-shot evaluations (about 26 minutes on 2 cores)
+## its training log, its zero-shot and retrieval evaluations (about 26 minutes on 2 cores)
 MODEL_EPOCHS ?= 6
 MODEL_IMAGES ?= 5000
 model: build
@@ -54,7 +54,8 @@ model: build
 	python3 Scripts/datasets/pairs.py data
 	cd data/pairs && ../../.build/release/metatx tokenize --train-bpe corpus.txt --vocab-size 1024 -o merges.txt
 	Scripts/model.sh --epochs $(MODEL_EPOCHS) \
-	  --zero-shot-images fashion-mnist-zero-shot.csv --zero-shot-audio spoken-digits-zero-shot.csv
+	  --zero-shot-images fashion-mnist-zero-shot.csv --zero-shot-audio spoken-digits-zero-shot.csv \
+	  --retrieval image-text-val.csv --retrieval audio-text-val.csv
 
 ## model-search: how the model's recipe was chosen: the recipe and one-change variants
 ## for the same short budget, zero-shot on held-out training data (data/model-search.md);

@@ -11,7 +11,8 @@
 # NAME-training-log.jsonl), --threads N, --zero-shot-images CSV and
 # --zero-shot-audio CSV (held-out manifests under --pairs, evaluated after
 # training into NAME-zero-shot-images.json / NAME-zero-shot-audio.json with
-# the prompt templates below); after `--`, pretrain flags that
+# the prompt templates below), --retrieval CSV (repeatable: a pair manifest
+# under --pairs, evaluated into NAME-retrieval-<CSV name>.json); after `--`, pretrain flags that
 # override or add to the recipe's (the last value of an option wins; --set
 # settings apply in order). Run from anywhere; expects data/pairs built (make
 # model builds it) and the release binary.
@@ -24,6 +25,7 @@ output="$root/Models/default.safetensors"
 threads=()
 zero_shot_images=""
 zero_shot_audio=""
+retrievals=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --pairs) pairs="$(cd "$2" && pwd)"; shift 2 ;;
@@ -32,6 +34,7 @@ while [ $# -gt 0 ]; do
     --threads) threads=(--threads "$2"); shift 2 ;;
     --zero-shot-images) zero_shot_images="$2"; shift 2 ;;
     --zero-shot-audio) zero_shot_audio="$2"; shift 2 ;;
+    --retrieval) retrievals+=("$2"); shift 2 ;;
     --) shift; break ;;
     *) echo "model: unknown argument $1 (pretrain flags go after --)" >&2; exit 2 ;;
   esac
@@ -65,3 +68,8 @@ if [ -n "$zero_shot_audio" ]; then
     --classes "{}" --classes "the word {}" --classes "someone saying {}" >"$stem-zero-shot-audio.json.tmp"
   mv "$stem-zero-shot-audio.json.tmp" "$stem-zero-shot-audio.json"
 fi
+for pairs_file in "${retrievals[@]}"; do
+  result="$stem-retrieval-$(basename "${pairs_file%.csv}").json"
+  "$metatx" eval "${threads[@]}" --model "$output" --json --retrieval "$pairs_file" >"$result.tmp"
+  mv "$result.tmp" "$result"
+done

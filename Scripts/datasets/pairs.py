@@ -8,6 +8,8 @@
 - data/pairs/corpus.txt: the training texts, one per line (for the text BPE).
 - data/pairs/<dataset>-zero-shot.csv: the held-out test splits labelled with
   the names the captions use, for `metatx eval --zero-shot`.
+- data/pairs/{image,audio}-text-val.csv: the held-out (`val`) pairs alone,
+  for `metatx eval --retrieval`.
 
 Columns `image,text,split` / `audio,text,split`; paths are relative to
 data/pairs/. Rows from a dataset's test split are marked `val` (held-out
@@ -60,6 +62,9 @@ def build(data, name, column, templates, label_text, seed, corpus):
             if mark == "train":
                 corpus.append(caption)
     write_pairs(os.path.join(data, "pairs", f"{column}-text.csv"), [column, "text", "split"], rows)
+    # The held-out pairs alone, for `metatx eval --retrieval`.
+    write_pairs(os.path.join(data, "pairs", f"{column}-text-val.csv"), [column, "text"],
+                [row[:2] for row in rows if row[2] == "val"])
     return len(rows)
 
 

@@ -202,6 +202,32 @@ final class MetricsTests: XCTestCase {
     XCTAssertEqual(one.meanAbsoluteError, 1)
   }
 
+  /// Duplicate inputs: columns 0 and 1 are the same caption, so for query 0
+  /// column 1 is as good a match as column 0, and the gallery has 2 distinct
+  /// captions, not 3.
+  func testRetrievalCountsADuplicateOfTheMatchAsTheMatch() throws {
+    // Rows: three images. Columns: captions "cat", "cat", "dog".
+    let similarity = Tensor(shape: [3, 3], values: [
+      0.2, 0.9, 0.1,  // image 0 (a cat): its best cat caption is column 1
+      0.8, 0.3, 0.1,  // image 1 (a cat)
+      0.4, 0.5, 0.6,  // image 2 (a dog)
+    ])
+    let plain = RetrievalMetrics.ranks(similarity: similarity)
+    XCTAssertEqual(plain.rowsToColumns, [2, 2, 1], "without groups the duplicate counts against the match")
+    let grouped = RetrievalMetrics.ranks(similarity: similarity, rowGroups: [0, 1, 2], columnGroups: [0, 0, 1])
+    XCTAssertEqual(grouped.rowsToColumns, [1, 1, 1])
+    // Caption → image: the two "cat" queries are the same text; each still has its own image to find.
+    XCTAssertEqual(grouped.columnsToRows, plain.columnsToRows)
+    XCTAssertEqual(plain.columnsToRows, [3, 3, 1])
+    let report = try RetrievalReport(similarity: similarity, rowsName: "image", columnsName: "text", ks: [1],
+      rowGroups: [0, 1, 2], columnGroups: [0, 0, 1])
+    XCTAssertEqual(report.directions.map(\.candidates), [2, 3])
+    XCTAssertEqual(report.directions[0].recallAtK.first?.recall, 1)
+    XCTAssertEqual(report.directions[0].chanceRecallAtK.first?.recall, 0.5)
+    XCTAssertEqual(report.directions[1].chanceRecallAtK.first?.recall ?? 0, 1.0 / 3, accuracy: 1e-12)
+    XCTAssertTrue(report.table().contains("(0.5000)"), report.table())
+  }
+
   func testRetrievalKnownAnswers() throws {
     let identity = Tensor(shape: [4, 4], values: (0..<16).map { $0 % 5 == 0 ? 1 : 0 })
     let perfect = try RetrievalReport(similarity: identity, rowsName: "a", columnsName: "b", ks: [1])

@@ -35,6 +35,17 @@ public enum PairManifest {
     }
     let decoded = try TaskData.samples(manifest, kind: .regression, tokenizers: chosen, labels: nil, report: &report)
     return PairSet(first: modalities[0], second: modalities[1],
-      pairs: decoded.map { ($0.sample.inputs[0], $0.sample.inputs[1]) })
+      pairs: decoded.map { ($0.sample.inputs[0], $0.sample.inputs[1]) },
+      groups: (groupNumbers(decoded.map { $0.entry.inputs[0] }), groupNumbers(decoded.map { $0.entry.inputs[1] })))
+  }
+
+  /// Equal numbers for equal inputs (the same path, text or table row), in order of first appearance.
+  static func groupNumbers(_ inputs: [ManifestInput]) -> [Int] {
+    var numbering: [ManifestInput: Int] = [:]
+    return inputs.map { input in
+      if let number = numbering[input] { return number }
+      numbering[input] = numbering.count
+      return numbering.count - 1
+    }
   }
 }

@@ -6,11 +6,20 @@ public struct PairSet {
   public var first: Modality
   public var second: Modality
   public var pairs: [(AnySample, AnySample)]
-  public init(first: Modality, second: Modality, pairs: [(AnySample, AnySample)]) {
+  /// Which pairs share an input on each side (equal numbers = the same file or
+  /// text), so retrieval counts a duplicate of the match as the match; nil: all distinct.
+  public var groups: (first: [Int], second: [Int])?
+
+  public init(
+    first: Modality, second: Modality, pairs: [(AnySample, AnySample)], groups: (first: [Int], second: [Int])? = nil
+  ) {
     precondition(first != second, "a pair set joins two different modalities")
+    precondition(groups.map { $0.first.count == pairs.count && $0.second.count == pairs.count } ?? true,
+      "one group number per pair and side")
     self.first = first
     self.second = second
     self.pairs = pairs
+    self.groups = groups
   }
 }
 
@@ -111,7 +120,8 @@ public final class Pretraining {
     let similarity = Tensor(shape: [n, n])
     Linalg.gemm(.none, .transposed, m: n, n: n, k: width, a: first.data, lda: width, b: second.data, ldb: width,
       beta: 0, c: similarity.data, ldc: n)
-    return try RetrievalReport(similarity: similarity, rowsName: set.first.rawValue, columnsName: set.second.rawValue)
+    return try RetrievalReport(similarity: similarity, rowsName: set.first.rawValue, columnsName: set.second.rawValue,
+      rowGroups: set.groups?.first, columnGroups: set.groups?.second)
   }
 
   /// Trains on `training`, validating retrieval on `validation` (same pair

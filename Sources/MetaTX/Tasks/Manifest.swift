@@ -31,7 +31,7 @@ public enum ManifestFormat: String, CaseIterable, Sendable {
 }
 
 /// One input of a sample: a file of some modality, inline text, or a row of a table.
-public enum ManifestInput: Equatable, Sendable {
+public enum ManifestInput: Hashable, Sendable {
   /// A file (or, for video, a folder of frames), its path resolved against the
   /// manifest's folder.
   case file(path: String, modality: Modality)

@@ -457,12 +457,51 @@ public enum RetrievalMetrics {
   /// - Parameter similarity: `[N, N]`, finite.
   /// - Returns: `N` ranks in `1...N` per direction.
   public static func ranks(similarity: Tensor) -> (rowsToColumns: [Int], columnsToRows: [Int]) {
+    let n = similarity.shape[0]
+    return ranks(similarity: similarity, rowGroups: Array(0..<n), columnGroups: Array(0..<n))
+  }
+
+  /// Ranks when some queries or items are the same input (a caption used for
+  /// many images, one file listed twice): items are grouped by `…Groups`
+  /// (equal numbers = the same input), each group is one candidate scored by
+  /// its best item, and the match of query `i` is the group of item `i`. So
+  /// the rank is `1 + #{other groups g : max_{j∈g} s_ij ≥ max_{j∈own} s_ij}`;
+  /// with every group a single item this is `ranks(similarity:)`.
+  ///
+  /// - Returns: per direction `N` ranks in `1...G`, `G` the distinct candidates.
+  public static func ranks(
+    similarity: Tensor, rowGroups: [Int], columnGroups: [Int]
+  ) -> (rowsToColumns: [Int], columnsToRows: [Int]) {
     precondition(similarity.rank == 2 && similarity.shape[0] == similarity.shape[1], "ranks: \(similarity.shape)")
     let n = similarity.shape[0]
+    precondition(rowGroups.count == n && columnGroups.count == n, "ranks: \(n) pairs need \(n) group numbers")
     let value = { (row: Int, column: Int) in similarity[row * n + column] }
-    let rowsToColumns = (0..<n).map { i in 1 + (0..<n).filter { $0 != i && value(i, $0) >= value(i, i) }.count }
-    let columnsToRows = (0..<n).map { i in 1 + (0..<n).filter { $0 != i && value($0, i) >= value(i, i) }.count }
-    return (rowsToColumns, columnsToRows)
+    /// Group numbers renumbered 0..<G, in order of first appearance.
+    func dense(_ groups: [Int]) -> (ids: [Int], count: Int) {
+      var numbering: [Int: Int] = [:]
+      let ids = groups.map { group in
+        if let id = numbering[group] { return id }
+        numbering[group] = numbering.count
+        return numbering.count - 1
+      }
+      return (ids, numbering.count)
+    }
+    func ranks(groups: [Int], score: (_ query: Int, _ item: Int) -> Float) -> [Int] {
+      let (ids, count) = dense(groups)
+      var best = [Float](repeating: -.infinity, count: count)
+      return (0..<n).map { query in
+        for group in 0..<count { best[group] = -.infinity }
+        for item in 0..<n { best[ids[item]] = Swift.max(best[ids[item]], score(query, item)) }
+        let own = ids[query], matched = best[own]
+        return 1 + (0..<count).filter { $0 != own && best[$0] >= matched }.count
+      }
+    }
+    return (ranks(groups: columnGroups) { value($0, $1) }, ranks(groups: rowGroups) { value($1, $0) })
+  }
+
+  /// Recall@k of a model that ranks the `candidates` distinct items at random: `min(k, G) / G`.
+  public static func chanceRecall(candidates: Int, k: Int) -> Double {
+    Double(min(k, candidates)) / Double(candidates)
   }
 
   /// The fraction of `ranks` that are `≤ k`.
@@ -492,13 +531,19 @@ public struct RetrievalReport: MetricsReport, Equatable, Sendable {
 
     /// "QUERIES → ITEMS", e.g. "text → image".
     public var name: String
+    /// The distinct items ranked (identical inputs count once).
+    public var candidates: Int
     public var recallAtK: [Recall]
+    /// Recall@k of a random ranking, for comparison.
+    public var chanceRecallAtK: [Recall]
     public var medianRank: Int
     public var meanRank: Double
 
-    init(name: String, ranks: [Int], ks: [Int]) {
+    init(name: String, ranks: [Int], candidates: Int, ks: [Int]) {
       self.name = name
+      self.candidates = candidates
       self.recallAtK = ks.map { Recall(k: $0, recall: RetrievalMetrics.recall(ranks: ranks, k: $0)) }
+      self.chanceRecallAtK = ks.map { Recall(k: $0, recall: RetrievalMetrics.chanceRecall(candidates: candidates, k: $0)) }
       self.medianRank = RetrievalMetrics.medianRank(ranks)
       self.meanRank = Double(ranks.reduce(0, +)) / Double(ranks.count)
     }
@@ -515,18 +560,29 @@ public struct RetrievalReport: MetricsReport, Equatable, Sendable {
   ///   - similarity: `[N, N]`, finite, `N > 0`; row `i` matches column `i`.
   ///   - rowsName, columnsName: what rows and columns hold (e.g. "text", "image").
   ///   - ks: the `k` of the recalls, each `≥ 1`.
+  ///   - rowGroups, columnGroups: equal numbers mark identical inputs (see
+  ///     `RetrievalMetrics.ranks(similarity:rowGroups:columnGroups:)`); nil: all distinct.
   /// - Throws: `MetricInputError` naming the shape or the row that does not fit.
-  public init(similarity: Tensor, rowsName: String, columnsName: String, ks: [Int] = [1, 5, 10]) throws {
+  public init(
+    similarity: Tensor, rowsName: String, columnsName: String, ks: [Int] = [1, 5, 10],
+    rowGroups: [Int]? = nil, columnGroups: [Int]? = nil
+  ) throws {
     guard similarity.rank == 2, similarity.shape[0] > 0, similarity.shape[0] == similarity.shape[1] else {
       throw MetricInputError("a retrieval similarity matrix must be [N, N] with N > 0, got \(similarity.shape)")
     }
     try requireFinite(similarity, what: "similarity")
     if let k = ks.first(where: { $0 < 1 }) { throw MetricInputError("recall@k needs k ≥ 1, got \(k)") }
-    let (rowsToColumns, columnsToRows) = RetrievalMetrics.ranks(similarity: similarity)
-    self.pairs = similarity.shape[0]
+    let n = similarity.shape[0]
+    let rowGroups = rowGroups ?? Array(0..<n), columnGroups = columnGroups ?? Array(0..<n)
+    guard rowGroups.count == n, columnGroups.count == n else {
+      throw MetricInputError("\(n) pairs need \(n) group numbers per side, got \(rowGroups.count) and \(columnGroups.count)")
+    }
+    let (rowsToColumns, columnsToRows) = RetrievalMetrics.ranks(
+      similarity: similarity, rowGroups: rowGroups, columnGroups: columnGroups)
+    self.pairs = n
     self.directions = [
-      Direction(name: "\(rowsName) → \(columnsName)", ranks: rowsToColumns, ks: ks),
-      Direction(name: "\(columnsName) → \(rowsName)", ranks: columnsToRows, ks: ks),
+      Direction(name: "\(rowsName) → \(columnsName)", ranks: rowsToColumns, candidates: Set(columnGroups).count, ks: ks),
+      Direction(name: "\(columnsName) → \(rowsName)", ranks: columnsToRows, candidates: Set(rowGroups).count, ks: ks),
     ]
   }
 }

@@ -138,14 +138,19 @@ extension RegressionReport {
 }
 
 extension RetrievalReport {
-  /// One line per direction: recall@k for each k, median and mean rank.
+  /// One line per direction: the distinct candidates, recall@k for each k
+  /// with a random ranking's recall in parentheses, median and mean rank.
   public func table() -> String {
     let ks = directions.first?.recallAtK.map(\.k) ?? []
     var table = TextTable(
-      [("direction", .left)] + ks.map { ("R@\($0)", .right) } + [("median rank", .right), ("mean rank", .right)])
+      [("direction", .left), ("candidates", .right)] + ks.map { ("R@\($0) (chance)", .right) }
+        + [("median rank", .right), ("mean rank", .right)])
     for direction in directions {
+      let recalls = zip(direction.recallAtK, direction.chanceRecallAtK).map {
+        "\(formatMetric($0.recall)) (\(formatMetric($1.recall)))"
+      }
       table.append(
-        [direction.name] + direction.recallAtK.map { formatMetric($0.recall) }
+        [direction.name, String(direction.candidates)] + recalls
           + [String(direction.medianRank), String(format: "%.2f", direction.meanRank)])
     }
     return "pairs \(pairs)\n\n" + table.rendered()
