@@ -20,11 +20,13 @@ build: setup
 test: setup
 	python3 -m unittest discover -s Scripts/accuracy
 	python3 -m unittest discover -s Scripts/transfer
+	python3 -m unittest discover -s Scripts/model_search
 	$(SWIFT) build $(RELEASE) --build-tests
 	$(SWIFT) test $(RELEASE) --skip-build
 
 ## bench: encoder throughput against the sgemm limit (and PyTorch, where installed)
 bench: setup
+	@Scripts/bench_peer_setup.sh || true
 	$(SWIFT) run $(RELEASE) metatx-bench
 
 ## demo: the main job on the built-in model

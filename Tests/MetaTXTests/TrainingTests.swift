@@ -1,3 +1,4 @@
+import Kernels
 import MetaTX
 import TestSupport
 import XCTest
@@ -90,6 +91,32 @@ final class TrainingTests: XCTestCase {
     rng.fillUniform(encoder.parameters.gradients, -1, 1)
     AdamW(groups: [ParameterGroup(encoder.parameters)]).update(learningRate: 0.1)
     XCTAssertEqual(encoder.parameters.values.values, before)
+  }
+
+  /// The update is split over workers in chunks; every element is
+  /// independent, so 1 and 2 workers give the same bits (agreement with
+  /// torch.optim.AdamW is the golden test's).
+  func testAdamWUpdateIsTheSameOnAnyThreadCount() {
+    func run(threads: Int) -> [Float] {
+      Threads.configure(threads)
+      defer { Threads.configure() }
+      var rng = SeededRNG(seed: 7)
+      // Big enough for several chunks, with a no-decay entry between decaying ones.
+      let parameters = ParameterSet([
+        ParameterSpec("a", [300, 400], decays: true), ParameterSpec("b", [1000], decays: false),
+        ParameterSpec("c", [200, 300], decays: true),
+      ])
+      rng.fillUniform(parameters.values, -1, 1)
+      let optimiser = AdamW(groups: [ParameterGroup(parameters)], weightDecay: 0.1)
+      for _ in 0..<3 {
+        rng.fillUniform(parameters.gradients, -1, 1)
+        optimiser.update(learningRate: 0.01)
+      }
+      return parameters.values.values
+    }
+    let one = run(threads: 1), two = run(threads: 2)
+    XCTAssertEqual(one.count, 300 * 400 + 1000 + 200 * 300)
+    XCTAssertEqual(one.map(\.bitPattern), two.map(\.bitPattern))
   }
 
   func testScheduleWarmsUpThenDecaysToTheMinimum() {

@@ -63,15 +63,23 @@ public final class AdamW {
       let gradients = group.parameters.gradients.data
       let m = firstMoments[index].data
       let v = secondMoments[index].data
-      for entry in group.parameters.entries {
-        let decayFactor = entry.decays ? 1 - rate * weightDecay : 1
-        for element in entry.offset..<(entry.offset + entry.count) {
-          let g = gradients[element]
-          values[element] *= decayFactor
-          m[element] = beta1 * m[element] + (1 - beta1) * g
-          v[element] = beta2 * v[element] + (1 - beta2) * g * g
-          let denominator = v[element].squareRoot() / biasCorrection2Root + eps
-          values[element] -= stepSize * m[element] / denominator
+      let entries = group.parameters.entries
+      let total = entries.map { $0.offset + $0.count }.max() ?? 0
+      // Every element's update is independent of the others', so the workers'
+      // split cannot change a result: the same bits on any thread count.
+      Threads.parallelRanges(total, minimumChunk: 1 << 15) { range in
+        for entry in entries {
+          let start = max(range.lowerBound, entry.offset), end = min(range.upperBound, entry.offset + entry.count)
+          guard start < end else { continue }
+          let decayFactor = entry.decays ? 1 - rate * weightDecay : 1
+          for element in start..<end {
+            let g = gradients[element]
+            values[element] *= decayFactor
+            m[element] = beta1 * m[element] + (1 - beta1) * g
+            v[element] = beta2 * v[element] + (1 - beta2) * g * g
+            let denominator = v[element].squareRoot() / biasCorrection2Root + eps
+            values[element] -= stepSize * m[element] / denominator
+          }
         }
       }
     }
