@@ -249,6 +249,9 @@ settings_summary() {
   if [ ${#changed[@]} -gt 0 ]; then
     echo -n " Per dataset: $(printf '%s\n' "${changed[@]}" | paste -sd ';' | sed 's/;/; /g')$([ -n "$epochs_override" ] && echo " (EPOCHS=$epochs_override for all)")."
   fi
+  # A given seed reproduces a run exactly only on the same thread count: with
+  # the encoder tuned, the summation order of its gradients follows the split.
+  echo -n " Threads: ${threads:-all cores}."
   echo
 }
 
