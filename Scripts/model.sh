@@ -12,7 +12,8 @@
 # --zero-shot-audio CSV (held-out manifests under --pairs, evaluated after
 # training into NAME-zero-shot-images.json / NAME-zero-shot-audio.json with
 # the prompt templates below), --retrieval CSV (repeatable: a pair manifest
-# under --pairs, evaluated into NAME-retrieval-<CSV name>.json); after `--`, pretrain flags that
+# under --pairs, evaluated into NAME-retrieval-<CSV name>.json),
+# --evaluate-only (no training: evaluates the existing -o FILE); after `--`, pretrain flags that
 # override or add to the recipe's (the last value of an option wins; --set
 # settings apply in order). Run from anywhere; expects data/pairs built (make
 # model builds it) and the release binary.
@@ -26,6 +27,7 @@ threads=()
 zero_shot_images=""
 zero_shot_audio=""
 retrievals=()
+train=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --pairs) pairs="$(cd "$2" && pwd)"; shift 2 ;;
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
     --zero-shot-images) zero_shot_images="$2"; shift 2 ;;
     --zero-shot-audio) zero_shot_audio="$2"; shift 2 ;;
     --retrieval) retrievals+=("$2"); shift 2 ;;
+    --evaluate-only) train=0; shift ;;
     --) shift; break ;;
     *) echo "model: unknown argument $1 (pretrain flags go after --)" >&2; exit 2 ;;
   esac
@@ -49,12 +52,17 @@ metatx="$root/.build/release/metatx"
 # Fashion-MNIST as 28×28 gray in 4×4 patches (49 tokens), audio as 128 fbank
 # frames; batch 64, AdamW lr 5e-4 with 200 warm-up steps then cosine.
 cd "$pairs"
-"$metatx" pretrain --verbose "${threads[@]}" --seed 0 \
-  --pairs image-text.csv --pairs audio-text.csv --preset tiny --embed-dim 128 --bpe merges.txt \
-  --set image.imageSize=28 --set image.patchSize=4 --set image.channels=1 \
-  --set 'image.mean=[0.286]' --set 'image.std=[0.353]' --set audio.frames=128 \
-  --epochs "$epochs" --batch-size 64 --lr 5e-4 --warmup 200 \
-  --log "$log" -o "$output" "$@"
+if [ "$train" = 1 ]; then
+  "$metatx" pretrain --verbose "${threads[@]}" --seed 0 \
+    --pairs image-text.csv --pairs audio-text.csv --preset tiny --embed-dim 128 --bpe merges.txt \
+    --set image.imageSize=28 --set image.patchSize=4 --set image.channels=1 \
+    --set 'image.mean=[0.286]' --set 'image.std=[0.353]' --set audio.frames=128 \
+    --epochs "$epochs" --batch-size 64 --lr 5e-4 --warmup 200 \
+    --log "$log" -o "$output" "$@"
+elif [ ! -f "$output" ]; then
+  echo "model: --evaluate-only needs the model $output" >&2
+  exit 2
+fi
 
 # Zero-shot classification: each class's prompt embeddings averaged over these templates.
 stem="${output%.safetensors}"

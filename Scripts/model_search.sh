@@ -11,7 +11,9 @@
 #   VARIANTS=recipe,lr-1e-3 EPOCHS=1 Scripts/model_search.sh
 #
 # Options (environment): VARIANTS (comma-separated names from the table
-# below; default all), EPOCHS (default 2), THREADS (--threads of each run).
+# below; default all), EPOCHS (default 2), THREADS (--threads of each run),
+# REUSE=1 (keep a variant's model trained before with the same epochs, flags
+# and threads, as its NAME.run record says; only evaluate it again).
 # Writes data/model-search/NAME.safetensors, its log and zero-shot JSONs, and
 # the table data/model-search.md (printed too). Expects data/pairs (make model
 # builds it) and the release binary.
@@ -54,11 +56,21 @@ printf 'variant\tflags\tseconds\timage_top1\taudio_top1\n' >"$results"
 for name in "${variants[@]}"; do
   read -r -a extra <<<"${flags_of[$name]}"
   echo "model-search: $name (${flags_of[$name]:-the recipe}), $epochs epochs" >&2
-  started=$EPOCHREALTIME
+  identity="epochs $epochs; threads ${THREADS:-all}; flags ${flags_of[$name]}"
+  record="$search/$name.run"
+  evaluate=()
+  if [ "${REUSE:-0}" = 1 ] && [ -f "$search/$name.safetensors" ] && [ -f "$record" ] \
+    && [ "$(head -n 1 "$record")" = "$identity" ]; then
+    evaluate=(--evaluate-only)
+    echo "model-search: $name: reusing $search/$name.safetensors" >&2
+  fi
   Scripts/model.sh --pairs "$search" --epochs "$epochs" -o "$search/$name.safetensors" "${threads[@]}" \
-    --zero-shot-images image-zero-shot.csv --zero-shot-audio audio-zero-shot.csv -- "${extra[@]}" \
-    2>"$search/$name.log"
-  seconds=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
+    "${evaluate[@]}" --zero-shot-images image-zero-shot.csv --zero-shot-audio audio-zero-shot.csv -- "${extra[@]}" \
+    2>>"$search/$name.log"
+  [ ${#evaluate[@]} -gt 0 ] || echo "$identity" >"$record"
+  # Training time: the epochs' own seconds from the training log.
+  seconds=$(python3 -c 'import json, sys; print("%.0f" % sum(json.loads(line)["seconds"] for line in open(sys.argv[1]) if line.strip()))' \
+    "$search/$name-training-log.jsonl")
   top1() { python3 -c 'import json, sys; print("%.4f" % json.load(open(sys.argv[1]))["accuracy"])' "$1"; }
   image=$(top1 "$search/$name-zero-shot-images.json")
   audio=$(top1 "$search/$name-zero-shot-audio.json")
@@ -71,7 +83,7 @@ done
   echo
   echo "$epochs epochs each; zero-shot top-1 on search-held-out training data (1000 Fashion-MNIST images, 10 classes; 220 clips of the en-gb-x-rp voices); chance 0.10."
   echo
-  echo "| variant | change | seconds | images top-1 | audio top-1 |"
+  echo "| variant | change | training s | images top-1 | audio top-1 |"
   echo "|---|---|---|---|---|"
   tail -n +2 "$results" | while IFS=$'\t' read -r name flags seconds image audio; do
     echo "| $name | ${flags:-(the recipe of Scripts/model.sh)} | $seconds | $image | $audio |"
