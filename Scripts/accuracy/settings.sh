@@ -25,6 +25,9 @@ fail() {
 #   lr 1e-3 the validation accuracy was still rising when the cosine schedule
 #   ended (0.90; ridge on the same frozen embeddings: 0.94 on test), so it
 #   trains as long as the other small sets, at twice the rate.
+# - mutag: at lr 1e-3 the training loss was still 0.5 after 10 epochs and the
+#   first epoch (majority class, 0.654 on the 26 validation graphs) stayed the
+#   best; at 3e-3 over 60 epochs validation reached 0.77 (1e-2: 0.73).
 dataset_table="
 # dataset           modality       overrides
 iris                tabular
@@ -37,7 +40,7 @@ gunpoint            timeseries
 italy-power-demand  timeseries
 fortunes            text
 spoken-digits       audio
-mutag               graph
+mutag               graph          epochs=60 lr=3e-3 patience=20
 primitives          pointcloud
 coffee              hyperspectral
 "

@@ -104,14 +104,22 @@ final class HeadTrainingTests: XCTestCase {
     XCTAssertGreaterThan(accuracy, 0.6, "ridge on random features, three classes (chance 0.33)")
   }
 
-  func testTaskFileRoundTripGivesIdenticalOutputs() throws {
-    let trainData = try makeSeries(count: 12, seed: 40)
-    let model = try makeModel(head: .mlp, paths: trainData.map(\.0))
+  /// A model of `head` trained one epoch on 12 series, with its task record.
+  private func oneEpochTask(head: HeadKind, seed: UInt64, encoderSource: String) throws
+    -> (model: TaskModel, record: TaskRecord, trainData: [(String, Int)])
+  {
+    let trainData = try makeSeries(count: 12, seed: seed)
+    let model = try makeModel(head: head, paths: trainData.map(\.0))
     var options = TrainingOptions()
     options.epochs = 1
     let records = HeadTraining.train(model, train: try samples(model, trainData), validation: [], options: options)
     let record = TaskRecord(kind: .classification, labels: model.labels, inputs: model.inputs, pooling: model.pooling,
-      head: .mlp, outputs: 3, encoderSource: "random:test", options: options, epochs: records)
+      head: head, outputs: 3, encoderSource: encoderSource, options: options, epochs: records)
+    return (model, record, trainData)
+  }
+
+  func testTaskFileRoundTripGivesIdenticalOutputs() throws {
+    let (model, record, trainData) = try oneEpochTask(head: .mlp, seed: 40, encoderSource: "random:test")
     let path = folder.appendingPathComponent("task.safetensors").path
     try TaskFile.write(model, record: record, to: path)
     let (loaded, loadedRecord) = try TaskFile.load(path: path)
@@ -128,13 +136,7 @@ final class HeadTrainingTests: XCTestCase {
   /// encoder tensors, loads to the same outputs, finds the encoder beside the
   /// task file when both moved, and refuses a changed or missing encoder.
   func testTaskFileNamesAFrozenEncoderByDigest() throws {
-    let trainData = try makeSeries(count: 12, seed: 45)
-    let model = try makeModel(head: .linear, paths: trainData.map(\.0))
-    var options = TrainingOptions()
-    options.epochs = 1
-    let records = HeadTraining.train(model, train: try samples(model, trainData), validation: [], options: options)
-    let record = TaskRecord(kind: .classification, labels: model.labels, inputs: model.inputs, pooling: model.pooling,
-      head: .linear, outputs: 3, encoderSource: "enc.safetensors", options: options, epochs: records)
+    let (model, record, trainData) = try oneEpochTask(head: .linear, seed: 45, encoderSource: "enc.safetensors")
     let encoderPath = folder.appendingPathComponent("enc.safetensors").path
     try model.encoder.write(to: encoderPath)
     let reference = try EncoderReference(path: encoderPath, prefix: "", heads: model.encoder.config.heads,
