@@ -100,7 +100,7 @@ Validation: ${val_fraction} of each class of train.csv (split seed $split_seed),
 Tuned: encoder learning rate = lr × 0.1. Ridge: --head ridge on the same fit rows. \
 Train time: wall-clock seconds of train-head (tokenizing, training, writing the task), mean over seeds. \
 $(if [ -z "$model" ] && [[ "$encoder" == random:* ]]; then echo "The random encoder is initialised from each run's seed. "; fi)\
-Total $(awk -v a="$started_all" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s; ${metatx#"$root/"} at commit $(git describe --always --dirty 2>/dev/null || echo unknown)."
+$(time_summary); ${metatx#"$root/"} at commit $(git describe --always --dirty 2>/dev/null || echo unknown)."
 python3 Scripts/accuracy/table.py "$runs" --data "$data" --encoder "$source_name" --note "$note" -o "$data/accuracy.md"
 
 if [ "$failed" -gt 0 ]; then

@@ -107,7 +107,7 @@ note="$(settings_summary "${datasets[@]}") \
 Validation: ${val_fraction} of each class of train.csv (split seed $split_seed), test.csv only for the final score. \
 The random encoder is initialised from each run's seed. \
 Train time: wall-clock seconds of train-head (tokenizing, training, writing the task), mean over seeds. \
-Total $(awk -v a="$started_all" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s; ${metatx#"$root/"} at commit $(git describe --always --dirty 2>/dev/null || echo unknown)."
+$(time_summary); ${metatx#"$root/"} at commit $(git describe --always --dirty 2>/dev/null || echo unknown)."
 python3 Scripts/transfer/transfer_table.py "$runs" --model "$model_named" --random "$random_encoder" \
   --pretrained-modalities "$pretrained_modalities" --note "$note" -o "$data/transfer.md"
 

@@ -214,6 +214,7 @@ train_and_evaluate() {
     seconds=$(sed -n 2p "$record")
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$modality" "$setting" "$seed" "$seconds" "$result" >>"$runs"
     echo "$script: $name $setting seed $seed: reused $result" >&2
+    reused=$((reused + 1))
     return
   fi
   rm -f "$record"
@@ -259,7 +260,7 @@ settings_summary() {
 }
 
 # Sets up a run of runs: $common_flags, a fresh $runs table in $runs_folder,
-# the $failed counter, the $started_all clock, and $source_digest (SHA-256 of
+# the $failed and $reused counters, the $started_all clock, and $source_digest (SHA-256 of
 # the model or encoder FILE given, else the name given, e.g. random:tiny).
 # Arguments: FILE_OR_NAME
 start_runs() {
@@ -274,5 +275,17 @@ start_runs() {
   runs="$runs_folder/runs.tsv"
   printf 'dataset\tmodality\tsetting\tseed\tseconds\tresult\n' >"$runs"
   failed=0
+  reused=0
   started_all=$EPOCHREALTIME
+}
+
+# One sentence on the time taken: train-head seconds summed over the table's
+# runs (a reused run counts the time it took when it was made) and this
+# invocation's wall-clock time.
+time_summary() {
+  local total
+  total=$(awk -F'\t' 'NR > 1 { sum += $5 } END { printf "%.0f", sum }' "$runs")
+  echo -n "Training time of all runs: $total s (train-head wall-clock, summed"
+  [ "$reused" -gt 0 ] && echo -n "; $reused run(s) reused from an earlier invocation with REUSE=1"
+  echo -n "); this invocation $(awk -v a="$started_all" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s"
 }
