@@ -235,8 +235,21 @@ private struct PLYElement {
   var properties: [PLYProperty]
 }
 
+/// What to read from a PLY body: the elements, the vertex element and its
+/// x/y/z property positions, and the face element and its index list, if any.
+private struct PLYLayout {
+  var elements: [PLYElement]
+  var vertexIndex: Int
+  var columns: [Int]
+  var faces: (element: Int, property: Int)?
+
+  var vertexCount: Int { elements[vertexIndex].count }
+}
+
 /// Reads the header, skips the elements before `vertex`, decodes x, y, z of
-/// each vertex, and stops (faces and later elements are not needed).
+/// each vertex and, when a `face` element with a `vertex_indices` (or
+/// `vertex_index`) list follows, the polygons of the mesh (whose surface the
+/// point-cloud tokenizer samples, as for OFF); later elements are not read.
 private struct PLYParser {
   let bytes: UnsafeRawBufferPointer
   let file: String
@@ -302,12 +315,42 @@ private struct PLYParser {
     for element in elements[...vertexIndex] where element.count > body.count {
       throw fail("truncated: the header declares \(element.count) \(element.name) elements, the body has \(body.count) bytes")
     }
+    let faces = try faceLayout(elements, after: vertexIndex)
+    if let faces, elements[faces.element].count > PointCloudFiles.maximumFaces {
+      throw fail("the header declares \(elements[faces.element].count) faces, more than the \(PointCloudFiles.maximumFaces) allowed")
+    }
+    let layout = PLYLayout(elements: elements, vertexIndex: vertexIndex, columns: columns, faces: faces)
     switch encoding {
     case .ascii:
-      return PointCloudGeometry(points: try readASCII(body, elements: elements, vertexIndex: vertexIndex, columns: columns))
+      return try readASCII(body, layout)
     case .binaryLittleEndian, .binaryBigEndian:
-      return PointCloudGeometry(points: try readBinary(
-        body, bigEndian: encoding == .binaryBigEndian, elements: elements, vertexIndex: vertexIndex, columns: columns))
+      return try readBinary(body, bigEndian: encoding == .binaryBigEndian, layout)
+    }
+  }
+
+  /// The `face` element after the vertices and its index-list property, if the file has one.
+  func faceLayout(_ elements: [PLYElement], after vertexIndex: Int) throws -> (element: Int, property: Int)? {
+    guard let element = elements.indices.first(where: { $0 > vertexIndex && elements[$0].name == "face" }) else {
+      return nil
+    }
+    guard let property = elements[element].properties.firstIndex(where: {
+      $0.name == "vertex_indices" || $0.name == "vertex_index"
+    }) else { return nil }
+    guard elements[element].properties[property].listCount != nil,
+      elements[element].properties[property].scalar != .float32, elements[element].properties[property].scalar != .float64
+    else { throw fail("face property \(elements[element].properties[property].name) is not a list of integers") }
+    return (element, property)
+  }
+
+  /// A face's indices, checked: at least three, each a vertex.
+  func polygon(_ indices: [Double], face: Int, vertices: Int) throws -> [Int] {
+    guard indices.count >= 3 else { throw fail("face \(face) has \(indices.count) vertices; a polygon needs 3 or more") }
+    return try indices.map { index in
+      guard index >= 0, index < Double(vertices), index == index.rounded() else {
+        let shown = index == index.rounded() && abs(index) < 1e15 ? String(Int(index)) : String(index)
+        throw fail("face \(face) refers to vertex \(shown), outside 0..<\(vertices)")
+      }
+      return Int(index)
     }
   }
 
@@ -330,16 +373,15 @@ private struct PLYParser {
     return nil
   }
 
-  func readASCII(_ body: UnsafeRawBufferPointer, elements: [PLYElement], vertexIndex: Int, columns: [Int]) throws
-    -> [Float]
-  {
+  func readASCII(_ body: UnsafeRawBufferPointer, _ layout: PLYLayout) throws -> PointCloudGeometry {
+    let (elements, vertexIndex, columns) = (layout.elements, layout.vertexIndex, layout.columns)
     var tokens = ASCIITokens(bytes: body)
     // Each value takes at least two bytes ("0 "), which bounds the honest count.
     let vertex = elements[vertexIndex]
     guard vertex.count * max(vertex.properties.count, 1) <= body.count / 2 + 1 else {
       throw fail("truncated: the header declares \(vertex.count) vertices, the body holds fewer")
     }
-    for element in elements[..<vertexIndex] {
+    func skip(_ element: PLYElement) throws {
       for row in 0..<element.count {
         for property in element.properties {
           var items = 1
@@ -353,6 +395,7 @@ private struct PLYParser {
         }
       }
     }
+    for element in elements[..<vertexIndex] { try skip(element) }
     var points = [Float](repeating: 0, count: vertex.count * 3)
     for row in 0..<vertex.count {
       for (column, property) in vertex.properties.enumerated() {
@@ -374,12 +417,35 @@ private struct PLYParser {
         }
       }
     }
-    return points
+    guard let (faceIndex, faceProperty) = layout.faces else { return PointCloudGeometry(points: points) }
+    for element in elements[(vertexIndex + 1)..<faceIndex] { try skip(element) }
+    let faceElement = elements[faceIndex]
+    var faces: [[Int]] = []
+    for row in 0..<faceElement.count {
+      for (index, property) in faceElement.properties.enumerated() {
+        var items = 1
+        if property.listCount != nil {
+          guard let token = tokens.next(), let count = Int(token), count >= 0 else {
+            throw fail("truncated: face \(row) of \(faceElement.count) is missing or malformed")
+          }
+          items = count
+        }
+        var values: [Double] = []
+        for _ in 0..<items {
+          guard let token = tokens.next() else { throw fail("truncated: face \(row) of \(faceElement.count) is missing") }
+          if index == faceProperty {
+            guard let value = Double(token) else { throw fail("face \(row): \"\(token)\" is not an index") }
+            values.append(value)
+          }
+        }
+        if index == faceProperty { faces.append(try polygon(values, face: row, vertices: vertex.count)) }
+      }
+    }
+    return PointCloudGeometry(points: points, faces: faces)
   }
 
-  func readBinary(
-    _ body: UnsafeRawBufferPointer, bigEndian: Bool, elements: [PLYElement], vertexIndex: Int, columns: [Int]
-  ) throws -> [Float] {
+  func readBinary(_ body: UnsafeRawBufferPointer, bigEndian: Bool, _ layout: PLYLayout) throws -> PointCloudGeometry {
+    let (elements, vertexIndex, columns) = (layout.elements, layout.vertexIndex, layout.columns)
     var position = 0
     func scalar(_ type: PLYScalar) throws -> Double {
       guard position + type.size <= body.count else { throw fail("truncated: the body ends inside an element") }
@@ -443,7 +509,35 @@ private struct PLYParser {
         }
       }
     }
-    return points
+    guard let (faceIndex, faceProperty) = layout.faces else { return PointCloudGeometry(points: points) }
+    for element in elements[(vertexIndex + 1)..<faceIndex] { try skip(element) }
+    let faceElement = elements[faceIndex]
+    // A face takes at least its list's count byte, which bounds the honest count.
+    guard faceElement.count <= body.count - position else {
+      throw fail("truncated: the header declares \(faceElement.count) faces, the body holds fewer")
+    }
+    var faces: [[Int]] = []
+    faces.reserveCapacity(faceElement.count)
+    for row in 0..<faceElement.count {
+      for (index, property) in faceElement.properties.enumerated() {
+        guard let countType = property.listCount else {
+          position += property.scalar.size
+          guard position <= body.count else { throw fail("truncated: face \(row) of \(faceElement.count) is missing") }
+          continue
+        }
+        let items = try scalar(countType)
+        guard items >= 0, Double(position) + items * Double(property.scalar.size) <= Double(body.count) else {
+          throw fail("truncated: face \(row) of \(faceElement.count) runs past the end of the file")
+        }
+        if index == faceProperty {
+          let indices = try (0..<Int(items)).map { _ in try scalar(property.scalar) }
+          faces.append(try polygon(indices, face: row, vertices: layout.vertexCount))
+        } else {
+          position += Int(items) * property.scalar.size
+        }
+      }
+    }
+    return PointCloudGeometry(points: points, faces: faces)
   }
 }
 

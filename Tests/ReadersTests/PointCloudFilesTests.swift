@@ -71,7 +71,57 @@ final class PointCloudFilesTests: XCTestCase {
     assertSameBits(fromASCII.points, points)
     assertSameBits(fromLittle.points, points)
     assertSameBits(fromBig.points, points)
-    XCTAssertTrue(fromASCII.faces.isEmpty, "PLY faces are ignored")
+    for geometry in [fromASCII, fromLittle, fromBig] { XCTAssertEqual(geometry.faces, [[0, 1, 2]]) }
+  }
+
+  /// A mesh: an element between the vertices and the faces, a quad and a
+  /// triangle, and a scalar property after the index list; then bad faces.
+  func testPLYMeshFacesAndBadFaces() throws {
+    func mesh(_ faces: String, count: Int = 2, indexType: String = "int") -> String {
+      """
+      ply
+      format ascii 1.0
+      element vertex 4
+      property float x
+      property float y
+      property float z
+      element edge 1
+      property int vertex1
+      property int vertex2
+      element face \(count)
+      property list uchar \(indexType) vertex_indices
+      property uchar flags
+      end_header
+      0 0 0
+      1 0 0
+      1 1 0
+      0 1 0
+      0 1
+      \(faces)
+      """
+    }
+    let good = try PointCloudFiles.read(path: write("mesh.ply", mesh("4 0 1 2 3 7\n3 0 2 3 9\n")))
+    XCTAssertEqual(good.faces, [[0, 1, 2, 3], [0, 2, 3]])
+    XCTAssertEqual(good.points.count, 12)
+    let cases: [(String, String, String)] = [
+      ("range.ply", mesh("3 0 1 4 0\n3 0 2 3 0\n"), "face 0 refers to vertex 4, outside 0..<4"),
+      ("short.ply", mesh("3 0 1 2 0\n"), "truncated: face 1 of 2 is missing"),
+      ("line.ply", mesh("2 0 1 0\n3 0 2 3 0\n"), "face 0 has 2 vertices"),
+      ("float.ply", mesh("3 0 1 2 0\n3 0 2 3 0\n", indexType: "float"), "is not a list of integers"),
+    ]
+    for (name, text, expected) in cases {
+      XCTAssertThrowsError(try PointCloudFiles.read(path: write(name, text)), name) { error in
+        let message = "\(error)"
+        XCTAssertTrue(message.contains(name) && message.contains(expected), message)
+      }
+    }
+    // Binary: a face list longer than the file is refused, not read past the end.
+    var binary = Data("ply\nformat binary_little_endian 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n".utf8)
+    for value in [Float](repeating: 0.5, count: 9) { withUnsafeBytes(of: value.bitPattern.littleEndian) { binary.append(contentsOf: $0) } }
+    binary.append(200)
+    XCTAssertThrowsError(try PointCloudFiles.read(path: write("long.ply", binary))) { error in
+      XCTAssertTrue("\(error)".contains("runs past the end of the file"), "\(error)")
+    }
   }
 
   func testPLYIntegerCoordinatesAndElementsBeforeVertices() throws {
