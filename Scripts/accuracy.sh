@@ -24,6 +24,8 @@
 #   ENCODER       --encoder of train-head instead of a model: random:PRESET
 #                 (seeded by each run's seed) or a safetensors file
 #   DATASETS      comma-separated subset (default: all thirteen)
+#   SETTINGS      comma-separated subset of frozen, tuned, ridge (default all
+#                 three; a setting left out shows as — in the table)
 #   SEEDS         space- or comma-separated seeds (default 0)
 #   EPOCHS        epochs for every modality (default: the table below)
 #   THREADS       --threads of every metatx run (default: metatx's own)
@@ -65,6 +67,10 @@ else
   source_flags=(--encoder "$encoder")
   source_name="$encoder"
 fi
+IFS=', ' read -r -a settings <<<"${SETTINGS:-frozen,tuned,ridge}"
+for setting in "${settings[@]}"; do
+  case "$setting" in frozen | tuned | ridge) ;; *) fail "SETTINGS names \"$setting\"; known: frozen, tuned, ridge" ;; esac
+done
 build_missing_datasets "$data" "${datasets[@]}"
 
 start_runs "${model:-$encoder}"
@@ -77,7 +83,7 @@ for name in "${datasets[@]}"; do
   split_training "$folder"
   epochs=${epochs_override:-${epochs_for[$name]}}
   for seed in $seeds; do
-    for setting in frozen tuned ridge; do
+    for setting in "${settings[@]}"; do
       epoch_log="$out/$setting-seed$seed.epochs.jsonl"
       flags=(--modality "$modality" --train "$folder/train-fit.csv" --pool "${pool_for[$name]}"
         --batch-size "${batch_for[$name]}" --seed "$seed")
