@@ -36,7 +36,8 @@ struct EncoderOptions: ParsableArguments {
       let source = try EncoderSource(parsing: encoder)
       let loaded = try source.load(heads: heads, seed: seed)
       global.detail("encoder \(source): \(loaded.config)")
-      let file: String? = if case .file(let path) = source { path } else { nil }
+      // Standard input cannot be read again to hash it: such an encoder is copied into task files.
+      let file: String? = if case .file(let path) = source, path != AtomicFile.standardStream { path } else { nil }
       return Loaded(encoder: loaded, tokenizers: [:], sharedSpace: nil, source: encoder,
         file: file.map { (path: $0, prefix: "", isBuiltInDefault: false) })
     }
