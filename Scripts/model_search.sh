@@ -85,9 +85,8 @@ done
   echo
   echo "| variant | change | training s | images top-1 | audio top-1 |"
   echo "|---|---|---|---|---|"
-  tail -n +2 "$results" | while IFS=$'\t' read -r name flags seconds image audio; do
-    echo "| $name | ${flags:-(the recipe of Scripts/model.sh)} | $seconds | $image | $audio |"
-  done
+  # awk, not `read`: an empty flags field (the recipe) must stay a field.
+  awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s | %s |\n", $1, ($2 == "" ? "(the recipe of Scripts/model.sh)" : $2), $3, $4, $5 }' "$results"
   echo
   echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores; .build/release/metatx at commit $(git describe --always --dirty 2>/dev/null || echo unknown)."
 } >"$root/data/model-search.md"
