@@ -145,6 +145,9 @@ final class PretrainCommandTests: XCTestCase {
     XCTAssertNotNil(lines[0]["learningRate"])
     XCTAssertNotNil(lines[0]["samplesPerSecond"])
     let first = try SafeTensorsFile(path: straight), second = try SafeTensorsFile(path: model)
+    XCTAssertEqual(first.metadata, second.metadata)
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: straight)), try Data(contentsOf: URL(fileURLWithPath: model)),
+      "two processes write the same model byte for byte (metadata JSON with sorted keys)")
     XCTAssertEqual(first.names, second.names)
     for name in first.names {
       let differing = zip(try first.floats(name), try second.floats(name)).filter { $0.bitPattern != $1.bitPattern }.count

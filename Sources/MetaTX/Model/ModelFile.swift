@@ -42,7 +42,10 @@ public final class Model {
       "format": Self.format, "format_version": String(Self.formatVersion), "metatx_version": metatxVersion,
     ]
     encoder.add(to: &writer, prefix: Self.encoderPrefix)
-    let configuration = try JSONEncoder().encode(encoder.config)
+    // Sorted keys: the same model gives the same bytes in every process.
+    let json = JSONEncoder()
+    json.outputFormatting = [.sortedKeys]
+    let configuration = try json.encode(encoder.config)
     metadata["encoder"] = String(decoding: configuration, as: UTF8.self)
     // Encoder.load reads the shape it cannot infer from the tensors here.
     metadata["heads"] = String(encoder.config.heads)
@@ -54,7 +57,7 @@ public final class Model {
       projections.parameters.add(to: &writer, prefix: "")
       let record = ContrastiveProjections.Record(modalities: projections.modalities, inputWidth: projections.inputWidth,
         embeddingWidth: projections.embeddingWidth, pooling: pooling)
-      metadata["projections"] = String(decoding: try JSONEncoder().encode(record), as: UTF8.self)
+      metadata["projections"] = String(decoding: try json.encode(record), as: UTF8.self)
     }
     try writer.write(to: path, metadata: metadata)
   }
