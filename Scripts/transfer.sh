@@ -38,7 +38,8 @@
 #                 from the same model/encoder file (its .run record matches and
 #                 its eval JSON exists), so a table can be completed or a
 #                 dataset's settings changed without training the rest again
-#                 (default 0: every run trains afresh)
+#                 (default 0: every run trains afresh); REUSE=only trains
+#                 nothing and tabulates the runs that exist
 #
 # Writes data/transfer.md (and prints it); each run's task file, eval JSON,
 # per-epoch log and messages go to data/transfer-runs/NAME/, the run list to

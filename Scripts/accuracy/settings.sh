@@ -152,7 +152,7 @@ read_run_options() {
   split_seed="${SPLIT_SEED:-0}"
   metatx="${METATX:-$PWD/.build/release/metatx}"
   reuse="${REUSE:-0}"
-  [[ "$reuse" == 0 || "$reuse" == 1 ]] || fail "REUSE must be 0 or 1, got \"$reuse\""
+  [[ "$reuse" == 0 || "$reuse" == 1 || "$reuse" == only ]] || fail "REUSE must be 0, 1 or only, got \"$reuse\""
   [ -n "${seeds// /}" ] || fail "SEEDS is empty; give one or more whole numbers, e.g. SEEDS=\"0 1 2\""
   local seed
   for seed in $seeds; do
@@ -204,7 +204,8 @@ last_message() {
 # $source_digest. Each run records its flags and the digest of the model or
 # encoder file it started from in OUT/SETTING-seedSEED.run; with REUSE=1 a run
 # whose record matches and whose eval JSON exists is not run again (its
-# recorded training time is shown).
+# recorded training time is shown); with REUSE=only nothing is trained: a run
+# without a matching record is left out of the table.
 # Arguments: SCRIPT NAME MODALITY SETTING SEED OUT FOLDER [train-head flags…]
 train_and_evaluate() {
   local script=$1 name=$2 modality=$3 setting=$4 seed=$5 out=$6 folder=$7
@@ -213,11 +214,15 @@ train_and_evaluate() {
   local result="$out/$setting-seed$seed.eval.json" started seconds status=0 cell shown
   local record="$out/$setting-seed$seed.run" identity
   identity="source $source_digest; flags $(printf '%q ' "$@")"
-  if [ "$reuse" = 1 ] && [ -f "$result" ] && [ -f "$record" ] && [ "$(head -n 1 "$record")" = "$identity" ]; then
+  if [ "$reuse" != 0 ] && [ -f "$result" ] && [ -f "$record" ] && [ "$(head -n 1 "$record")" = "$identity" ]; then
     seconds=$(sed -n 2p "$record")
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$modality" "$setting" "$seed" "$seconds" "$result" >>"$runs"
     echo "$script: $name $setting seed $seed: reused $result" >&2
     reused=$((reused + 1))
+    return
+  fi
+  if [ "$reuse" = only ]; then
+    echo "$script: $name $setting seed $seed: not run (REUSE=only, no matching earlier run)" >&2
     return
   fi
   rm -f "$record"
