@@ -381,16 +381,16 @@ private struct PLYParser {
     guard vertex.count * max(vertex.properties.count, 1) <= body.count / 2 + 1 else {
       throw fail("truncated: the header declares \(vertex.count) vertices, the body holds fewer")
     }
+    /// How many values `property` holds in this row: 1, or a list's count read first.
+    func itemCount(_ property: PLYProperty, malformed: @autoclosure () -> String) throws -> Int {
+      guard property.listCount != nil else { return 1 }
+      guard let token = tokens.next(), let count = Int(token), count >= 0 else { throw fail(malformed()) }
+      return count
+    }
     func skip(_ element: PLYElement) throws {
       for row in 0..<element.count {
         for property in element.properties {
-          var items = 1
-          if property.listCount != nil {
-            guard let token = tokens.next(), let count = Int(token), count >= 0 else {
-              throw fail("truncated or malformed \(element.name) \(row)")
-            }
-            items = count
-          }
+          let items = try itemCount(property, malformed: "truncated or malformed \(element.name) \(row)")
           for _ in 0..<items where tokens.next() == nil { throw fail("truncated in \(element.name) \(row)") }
         }
       }
@@ -399,13 +399,7 @@ private struct PLYParser {
     var points = [Float](repeating: 0, count: vertex.count * 3)
     for row in 0..<vertex.count {
       for (column, property) in vertex.properties.enumerated() {
-        var items = 1
-        if property.listCount != nil {
-          guard let token = tokens.next(), let count = Int(token), count >= 0 else {
-            throw fail("truncated or malformed vertex \(row)")
-          }
-          items = count
-        }
+        let items = try itemCount(property, malformed: "truncated or malformed vertex \(row)")
         for _ in 0..<items {
           guard let token = tokens.next() else {
             throw fail("truncated: the header declares \(vertex.count) vertices, the body ends in vertex \(row)")
@@ -423,13 +417,7 @@ private struct PLYParser {
     var faces: [[Int]] = []
     for row in 0..<faceElement.count {
       for (index, property) in faceElement.properties.enumerated() {
-        var items = 1
-        if property.listCount != nil {
-          guard let token = tokens.next(), let count = Int(token), count >= 0 else {
-            throw fail("truncated: face \(row) of \(faceElement.count) is missing or malformed")
-          }
-          items = count
-        }
+        let items = try itemCount(property, malformed: "truncated: face \(row) of \(faceElement.count) is missing or malformed")
         var values: [Double] = []
         for _ in 0..<items {
           guard let token = tokens.next() else { throw fail("truncated: face \(row) of \(faceElement.count) is missing") }
