@@ -77,12 +77,7 @@ build_missing_datasets "$data" "${datasets[@]}"
 start_runs "${model:-$encoder}"
 
 for name in "${datasets[@]}"; do
-  modality=${modality_of[$name]}
-  folder="$data/$name"
-  out="$runs_folder/$name"
-  mkdir -p "$out"
-  split_training "$folder"
-  epochs=${epochs_override:-${epochs_for[$name]}}
+  enter_dataset "$name"
   for seed in $seeds; do
     for setting in "${settings[@]}"; do
       epoch_log="$out/$setting-seed$seed.epochs.jsonl"

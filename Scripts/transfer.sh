@@ -81,12 +81,7 @@ build_missing_datasets "$data" "${datasets[@]}"
 start_runs "$model"
 
 for name in "${datasets[@]}"; do
-  modality=${modality_of[$name]}
-  folder="$data/$name"
-  out="$runs_folder/$name"
-  mkdir -p "$out"
-  split_training "$folder"
-  epochs=${epochs_override:-${epochs_for[$name]}}
+  enter_dataset "$name"
   for seed in $seeds; do
     for setting in pretrained random tuned; do
       flags=(--modality "$modality" --train "$folder/train-fit.csv" --val "$folder/train-val.csv"

@@ -5,7 +5,7 @@
 # Defines: modality_of, pool_of, epochs_of, lr_of, batch_of, patience_of,
 # sets_of (per modality), the per-dataset settings pool_for, epochs_for,
 # lr_for, batch_for, patience_for (associative arrays), all_datasets, and the functions fail,
-# read_run_options, build_missing_datasets, split_training, last_message,
+# read_run_options, build_missing_datasets, split_training, enter_dataset, last_message,
 # start_runs, train_and_evaluate and settings_summary.
 
 # Prints MESSAGE as the caller's one-line error and exits with status 2.
@@ -188,6 +188,18 @@ build_missing_datasets() {
 split_training() {
   python3 Scripts/accuracy/split.py "$1/train.csv" --fit "$1/train-fit.csv" \
     --val "$1/train-val.csv" --fraction "$val_fraction" --seed "$split_seed"
+}
+
+# Starts on dataset NAME: sets $modality, $folder (data/NAME), $out (its runs
+# folder, created) and $epochs, and splits its training manifest.
+enter_dataset() {
+  name=$1
+  modality=${modality_of[$name]}
+  folder="$data/$name"
+  out="$runs_folder/$name"
+  mkdir -p "$out"
+  split_training "$folder"
+  epochs=${epochs_override:-${epochs_for[$name]}}
 }
 
 # The last line of a run's messages (MESSAGES_FILE EXIT_STATUS), made safe for one TSV cell.
