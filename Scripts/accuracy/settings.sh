@@ -306,6 +306,6 @@ time_summary() {
   local total
   total=$(awk -F'\t' 'NR > 1 { sum += $5 } END { printf "%.0f", sum }' "$runs")
   echo -n "Training time of all runs: $total s (train-head wall-clock, summed"
-  [ "$reused" -gt 0 ] && echo -n "; $reused run(s) reused from an earlier invocation with REUSE=1"
+  [ "$reused" -gt 0 ] && echo -n "; $reused run(s) reused from earlier invocations (REUSE)"
   echo -n "); this invocation $(awk -v a="$started_all" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s"
 }
