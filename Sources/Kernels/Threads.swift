@@ -35,9 +35,33 @@ public enum Threads {
   }
 
   private static func initialCount() -> Int {
+    shortenBlasSpinWait()
     let chosen = environmentCount() ?? ProcessInfo.processInfo.activeProcessorCount
     openblas_set_num_threads(Int32(max(1, chosen)))
     return max(1, chosen)
+  }
+
+  /// The power of two of CPU cycles an idle OpenBLAS thread spins before it sleeps,
+  /// unless `OPENBLAS_THREAD_TIMEOUT` says otherwise.
+  public static let blasSpinWaitExponent = 20
+
+  /// The OpenBLAS thread-pool timeout in effect (a power of two; 0 when OpenBLAS
+  /// keeps its built-in 28).
+  public static var blasThreadTimeout: Int { Int(openblas_thread_timeout()) }
+
+  /// After each GEMM, OpenBLAS's idle threads spin for 2^28 cycles (about 0.1 s)
+  /// before they sleep. metatx's workers run between GEMMs (attention, elementwise
+  /// kernels), so spinning BLAS threads would take their cores: measured on the
+  /// 2-core machine, a small-encoder training step reached 77–84 % of the GEMM
+  /// limit with the default spin and 84–86 % with 2^20 cycles (about 0.4 ms).
+  /// OpenBLAS reads the timeout once, when its pool starts, so it is set here and
+  /// the pool restarted; a user's own OPENBLAS_THREAD_TIMEOUT is kept.
+  private static func shortenBlasSpinWait() {
+    guard ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] == nil else { return }
+    setenv("OPENBLAS_THREAD_TIMEOUT", "\(blasSpinWaitExponent)", 0)
+    openblas_read_env()
+    unsetenv("OPENBLAS_THREAD_TIMEOUT")
+    _ = blas_thread_shutdown_()
   }
 
   /// Runs `body(i)` for every `i` in `0..<iterations`, spread over the workers.

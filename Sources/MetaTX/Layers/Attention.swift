@@ -28,6 +28,16 @@ public struct Attention {
       + Linear.specs("\(prefix).proj", inputs: dim, outputs: dim)
   }
 
+  /// How many blocks of query rows the forward splits each (sequence, head)
+  /// into. Few sequences × heads (batch 1 of a 3-head encoder) would leave
+  /// workers idle, so rows are split until there are about 16 work items,
+  /// keeping at least 16 rows per block. The split depends on the shape only,
+  /// never on the thread count, so results do not either.
+  public static func queryRowBlocks(sequenceHeads: Int, tokens: Int) -> Int {
+    let wanted = (16 + sequenceHeads - 1) / sequenceHeads
+    return max(1, min(wanted, tokens / 16))
+  }
+
   /// Offsets of head `h` of sequence `b` inside the `[B, N, 3D]` qkv buffer.
   private func qkvOffset(batch b: Int, tokens: Int, part: Int, head h: Int) -> Int {
     b * tokens * 3 * dim + part * dim + h * headDim
@@ -49,23 +59,29 @@ public struct Attention {
   ) {
     let n = tokens
     qkv.forward(output: qkvOut, input: input, rows: batch * n)
-    // One work item per (sequence, head): its score GEMM, softmax and value GEMM
-    // run back to back while the N×N block is still in cache.
-    Threads.parallelFor(batch * heads) { item in
-      let b = item / heads
-      let h = item % heads
-      let p = probabilities + item * n * n
+    // One work item per (sequence, head, block of query rows): its score GEMM,
+    // softmax and value GEMM run back to back while the block is still in cache.
+    let rowBlocks = Attention.queryRowBlocks(sequenceHeads: batch * heads, tokens: n)
+    Threads.parallelFor(batch * heads * rowBlocks) { item in
+      let sequenceHead = item / rowBlocks
+      let block = item % rowBlocks
+      let b = sequenceHead / heads
+      let h = sequenceHead % heads
+      let firstRow = n * block / rowBlocks
+      let rows = n * (block + 1) / rowBlocks - firstRow
+      let p = probabilities + sequenceHead * n * n + firstRow * n
       Linalg.gemm(
-        .none, .transposed, m: n, n: n, k: headDim, alpha: scale,
-        a: qkvOut + qkvOffset(batch: b, tokens: n, part: 0, head: h), lda: 3 * dim,
+        .none, .transposed, m: rows, n: n, k: headDim, alpha: scale,
+        a: qkvOut + qkvOffset(batch: b, tokens: n, part: 0, head: h) + firstRow * 3 * dim,
+        lda: 3 * dim,
         b: qkvOut + qkvOffset(batch: b, tokens: n, part: 1, head: h), ldb: 3 * dim,
         beta: 0, c: p, ldc: n)
       Elementwise.softmaxRows(
-        p, rows: n, columns: n, keyMask: keyMask.map { $0 + b * n }, rowsPerMaskRow: n)
+        p, rows: rows, columns: n, keyMask: keyMask.map { $0 + b * n }, rowsPerMaskRow: n)
       Linalg.gemm(
-        .none, .none, m: n, n: headDim, k: n, a: p, lda: n,
+        .none, .none, m: rows, n: headDim, k: n, a: p, lda: n,
         b: qkvOut + qkvOffset(batch: b, tokens: n, part: 2, head: h), ldb: 3 * dim,
-        beta: 0, c: context + b * n * dim + h * headDim, ldc: dim)
+        beta: 0, c: context + (b * n + firstRow) * dim + h * headDim, ldc: dim)
     }
     proj.forward(output: output, input: context, rows: batch * n, residual: residual)
   }
