@@ -8,6 +8,10 @@ import MetaTX
 struct BenchOptions {
   /// Timed runs per measurement, after one untimed warm-up.
   var repeats = 5
+  /// Rounds of (metatx, then the peer) per preset: the figures are medians over
+  /// rounds, and the ratio to the peer the median of each round's own ratio, so
+  /// a change of machine load between two programs' turns moves one round only.
+  var rounds = 3
   /// Thread count for BLAS and workers; nil: `Threads.configure()`'s default.
   var threads: Int?
   var presets: [EncoderPreset] = [.tiny, .small, .base]
@@ -21,19 +25,22 @@ struct BenchOptions {
   static let trainingPresets: Set<EncoderPreset> = [.tiny, .small]
 
   static let usage = """
-    USAGE: metatx-bench [--repeats R] [--threads T] [--presets tiny,small,base] [--quick]
+    USAGE: metatx-bench [--repeats R] [--rounds N] [--threads T] [--presets tiny,small,base] [--quick]
                         [--peer PYTHON | --no-peer] [--json]
 
     Times the shared encoder (\(tokens) tokens) forward at batch \(forwardBatches.map(String.init).joined(separator: " and ")) and one
     training step (forward, backward, AdamW, zero gradients) at batch \(trainingBatch) for tiny and small,
     against "the GEMM limit": OpenBLAS sgemm on the encoder's own Linear products, timed
-    in the same run. Figures are medians of R repeats after one warm-up.
+    in the same run. Figures are medians of R repeats after one warm-up; each preset is
+    measured in N rounds, metatx then the PyTorch peer, and the table gives medians over
+    rounds and the median of the rounds' own metatx/torch ratios.
 
     OPTIONS:
       --repeats R       timed repeats per measurement (default 5)
+      --rounds N        rounds of metatx then peer per preset (default 3)
       --threads T       threads for BLAS and workers (default: OPENBLAS_NUM_THREADS, else all cores)
       --presets LIST    comma-separated presets among tiny, small, base, large (default tiny,small,base)
-      --quick           smoke run: R = 1, tiny only
+      --quick           smoke run: R = 1, N = 1, tiny only
       --peer PYTHON     Python with torch for Scripts/bench_torch.py (default: $METATX_PEER_PYTHON,
                         else .venv-bench/bin/python if it exists, else no peer)
       --no-peer         do not run the PyTorch peer
@@ -57,6 +64,12 @@ struct BenchOptions {
           throw UsageError("--repeats expects a positive integer, got '\(text)'")
         }
         options.repeats = count
+      case "--rounds":
+        let text = try value(of: flag)
+        guard let count = Int(text), count >= 1 else {
+          throw UsageError("--rounds expects a positive integer, got '\(text)'")
+        }
+        options.rounds = count
       case "--threads":
         let text = try value(of: flag)
         guard let count = Int(text), count >= 1 else {
@@ -74,6 +87,7 @@ struct BenchOptions {
         if options.presets.isEmpty { throw UsageError("--presets needs at least one preset") }
       case "--quick":
         options.repeats = 1
+        options.rounds = 1
         options.presets = [.tiny]
       case "--peer":
         options.peer = .python(try value(of: flag))

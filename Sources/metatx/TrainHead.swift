@@ -53,6 +53,9 @@ extension Metatx {
     @Flag(help: "Train the encoder too (its learning rate is --lr × 0.1).")
     var tuneEncoder = false
 
+    @Flag(help: "Train a new tokenizer (defaults, --set, --bpe) even for a modality the model has a pretrained tokenizer for.")
+    var freshTokenizers = false
+
     @Option(help: "Stop after this many epochs without validation improvement.")
     var patience: Int?
 
@@ -111,8 +114,17 @@ extension Metatx {
       let loaded = try encoderOptions.load(seed: global.seed, global: global)
       let (sharedEncoder, pretrained) = (loaded.encoder, loaded.tokenizers)
       let modalities = first.inputs.map(\.modality)
+      let settings = try tokenizerOptions.parsed()
       let tokenizers = try modalities.map { modality -> AnyTokenizer in
-        if let tokenizer = pretrained[modality] { return tokenizer }
+        if let tokenizer = pretrained[modality], !freshTokenizers {
+          let ignored = settings.flags(changing: modality)
+          guard ignored.isEmpty else {
+            throw CommandFailure(
+              "\(loaded.source) brings its own \(modality.rawValue) tokenizer, which \(ignored.joined(separator: ", ")) would not change; "
+                + "add --fresh-tokenizers to train a new one with them, or drop them to use the model's")
+          }
+          return tokenizer
+        }
         let paths = trainManifest.entries.compactMap { entry -> String? in
           switch entry.inputs[modalities.firstIndex(of: modality)!] {
           case .file(let path, _), .tableRow(let path, _): return path
@@ -120,7 +132,7 @@ extension Metatx {
           }
         }
         guard let tokenizer = try modality.freshTokenizer(
-          fittingTo: Array(Set(paths)).sorted(), dim: sharedEncoder.config.dim, settings: tokenizerOptions.parsed(), rng: &rng)
+          fittingTo: Array(Set(paths)).sorted(), dim: sharedEncoder.config.dim, settings: settings, rng: &rng)
         else { throw CommandFailure("\(modality.rawValue) inputs are token arrays; train-head needs a tokenized modality") }
         return tokenizer
       }

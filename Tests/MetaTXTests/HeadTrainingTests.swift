@@ -62,7 +62,7 @@ final class HeadTrainingTests: XCTestCase {
     options.learningRate = 1e-2
     var epochs: [EpochRecord] = []
     let records = HeadTraining.train(model, train: try samples(model, trainData),
-      validation: try samples(model, validationData), options: options) { epochs.append($0) }
+      validation: try samples(model, validationData), options: options, onEpoch: { epochs.append($0) })
     XCTAssertEqual(records, epochs)
     XCTAssertLessThan(records.last!.trainLoss, records.first!.trainLoss * 0.5, "\(records.map(\.trainLoss))")
     let best = records.filter(\.isBest).last!

@@ -11,6 +11,16 @@ public struct CommandResult {
 /// Runs the `metatx` executable that sits beside the test bundle in the build
 /// folder, with `arguments` and optional standard input.
 public func runMetatx(_ arguments: [String], input: Data? = nil) throws -> CommandResult {
+  try runBuiltExecutable(metatxExecutable(), arguments, input: input)
+}
+
+/// Runs another executable of the package (`metatx-bench`) from the same build folder.
+public func runBuiltExecutable(named name: String, _ arguments: [String]) throws -> CommandResult {
+  try runBuiltExecutable(
+    metatxExecutable().deletingLastPathComponent().appendingPathComponent(name), arguments, input: nil)
+}
+
+private func runBuiltExecutable(_ executable: URL, _ arguments: [String], input: Data?) throws -> CommandResult {
   // Standard input and error go through files, standard output through a pipe
   // drained by this thread: no side can block on a full pipe.
   let scratch = try makeTemporaryFolder()
@@ -18,9 +28,9 @@ public func runMetatx(_ arguments: [String], input: Data? = nil) throws -> Comma
   let inputURL = scratch.appendingPathComponent("stdin")
   let errorURL = scratch.appendingPathComponent("stderr")
   try (input ?? Data()).write(to: inputURL)
-  FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+  _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
   let process = Process()
-  process.executableURL = metatxExecutable()
+  process.executableURL = executable
   process.arguments = arguments
   let outputPipe = Pipe()
   process.standardOutput = outputPipe
@@ -66,7 +76,7 @@ public func interruptAtFirstCheckpoint(_ arguments: [String], checkpoint: String
   let scratch = try makeTemporaryFolder()
   defer { try? FileManager.default.removeItem(at: scratch) }
   let errorURL = scratch.appendingPathComponent("stderr")
-  FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+  _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
   let process = Process()
   process.executableURL = metatxExecutable()
   process.arguments = arguments

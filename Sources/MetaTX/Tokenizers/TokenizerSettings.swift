@@ -25,6 +25,14 @@ public struct TokenizerSettings: Sendable {
     self.values = values
   }
 
+  /// The command-line flags that change `modality`'s tokenizer (`--set MODALITY.…`,
+  /// and `--bpe` for text), as a user would type them; empty when none do.
+  public func flags(changing modality: Modality) -> [String] {
+    var flags = (values[modality] ?? [:]).keys.sorted().map { "--set \(modality.rawValue).\($0)=…" }
+    if modality == .text, textMerges != nil { flags.insert("--bpe", at: 0) }
+    return flags
+  }
+
   /// `configuration` with this modality's settings applied, decoded again so
   /// that a wrong field or value is reported, not ignored.
   public func apply<Configuration: Codable>(to configuration: Configuration, modality: Modality) throws -> Configuration {
