@@ -52,8 +52,8 @@ public enum Threads {
   /// After each GEMM, OpenBLAS's idle threads spin for 2^28 cycles (about 0.1 s)
   /// before they sleep. metatx's workers run between GEMMs (attention, elementwise
   /// kernels), so spinning BLAS threads would take their cores: measured on the
-  /// 2-core machine, a small-encoder training step reached 77–84 % of the GEMM
-  /// limit with the default spin and 84–86 % with 2^20 cycles (about 0.4 ms).
+  /// 2-core machine, a small-encoder training step reached 75–84 % of the GEMM
+  /// limit with the default spin and 81–87 % with 2^20 cycles (about 0.4 ms).
   /// OpenBLAS reads the timeout once, when its pool starts, so it is set here and
   /// the pool restarted; a user's own OPENBLAS_THREAD_TIMEOUT is kept.
   private static func shortenBlasSpinWait() {
