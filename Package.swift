@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
   name: "metatx",
-  platforms: [.macOS(.v14)],
+  platforms: [.macOS(.v15)],
   products: [
     .executable(name: "metatx", targets: ["metatx"]),
     .library(name: "MetaTX", targets: ["MetaTX"]),

@@ -67,9 +67,10 @@ func timeAlternating(repeats: Int, workload: () -> Void, limit: () -> Void) -> (
 }
 
 /// The encoder's Linear products (qkv, proj, fc1, fc2 of every block) for
-/// `rows = batch × tokens`, run back to back through `Linalg.gemm` on the
-/// encoder's own weights: the rate the encoder would reach if it were nothing
-/// but these GEMMs.
+/// `rows = batch × tokens`, run back to back as OpenBLAS sgemm calls with
+/// OpenBLAS's own threads on the encoder's own weights: the rate the encoder
+/// would reach if it were nothing but these GEMMs, as OpenBLAS runs them.
+/// (metatx splits its GEMMs over its own workers instead, which can beat it.)
 ///
 /// For training each Linear also runs its two backward products, `dX = dY·W`
 /// and `dW += dYᵀ·X`, in the order the backward pass meets them.
@@ -113,18 +114,18 @@ struct GemmLimit {
       Linalg.gemm(
         .none, .transposed, m: rows, n: linear.outputs, k: linear.inputs, a: input.data,
         lda: linear.inputs, b: linear.weight.value, ldb: linear.inputs, beta: 0,
-        c: output.data, ldc: linear.outputs)
+        c: output.data, ldc: linear.outputs, threading: .openBLAS)
     }
     guard training else { return }
     for linear in linears.reversed() {
       Linalg.gemm(
         .none, .none, m: rows, n: linear.inputs, k: linear.outputs, a: outputGradient.data,
         lda: linear.outputs, b: linear.weight.value, ldb: linear.inputs, beta: 0,
-        c: output.data, ldc: linear.inputs)
+        c: output.data, ldc: linear.inputs, threading: .openBLAS)
       Linalg.gemm(
         .transposed, .none, m: linear.outputs, n: linear.inputs, k: rows,
         a: outputGradient.data, lda: linear.outputs, b: input.data, ldb: linear.inputs,
-        beta: 1, c: weightGradient.data, ldc: linear.inputs)
+        beta: 1, c: weightGradient.data, ldc: linear.inputs, threading: .openBLAS)
     }
   }
 }

@@ -8,6 +8,15 @@ public enum Transpose: Sendable {
   fileprivate var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
 }
 
+/// Who runs the threads of one GEMM.
+public enum GemmThreading: Sendable {
+  /// Split by rows of `C` over metatx's worker pool (`Threads`), each block a
+  /// single-threaded OpenBLAS call: the default.
+  case workers
+  /// One OpenBLAS call with OpenBLAS's own threads: the benchmark's reference.
+  case openBLAS
+}
+
 /// Dense linear algebra on row-major Float32 matrices: the BLAS boundary.
 ///
 /// Every entry point checks shapes and leading dimensions before calling
@@ -22,10 +31,11 @@ public enum Linalg {
   ///   - lda, ldb, ldc: row strides of the stored matrices (`A` stored `[m, k]`
   ///     when not transposed, `[k, m]` when transposed; likewise `B`).
   ///   - beta: `1` accumulates into `C` (backward passes), `0` overwrites.
+  ///   - threading: who runs the threads (default: metatx's workers).
   public static func gemm(
     _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threading: GemmThreading = .workers
   ) {
     checkGemm(transA, transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
     guard m > 0, n > 0 else { return }
@@ -33,6 +43,73 @@ public enum Linalg {
       scaleMatrix(c, rows: m, columns: n, stride: ldc, by: beta)
       return
     }
+    switch threading {
+    case .openBLAS:
+      Threads.withBlasThreads {
+        singleGemm(
+          transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+          beta: beta, c: c, ldc: ldc)
+      }
+    case .workers:
+      let blocks = rowBlocks(m: m, n: n, k: k)
+      guard blocks > 1 else {
+        singleGemm(
+          transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+          beta: beta, c: c, ldc: ldc)
+        return
+      }
+      // Rows `first..<end` of op(A) start at row `first` of A, or at its column
+      // `first` when A is stored transposed; C's rows likewise.
+      Threads.parallelSlices(blocks) { block in
+        let first = rowBlockStart(block, of: blocks, rows: m)
+        let end = rowBlockStart(block + 1, of: blocks, rows: m)
+        singleGemm(
+          transA, transB, m: end - first, n: n, k: k, alpha: alpha,
+          a: a + (transA == .none ? first * lda : first), lda: lda, b: b, ldb: ldb,
+          beta: beta, c: c + first * ldc, ldc: ldc)
+      }
+    }
+  }
+
+  /// A row block must hold more than this many multiply-adds. OpenBLAS (0.3.21,
+  /// AVX-512 kernels) runs products of at most 100³ multiply-adds through a
+  /// separate small-matrix kernel that rounds differently, so a block below the
+  /// line would make results depend on the thread count; above it, each row of C
+  /// comes out the same however the rows are split. It is also about where a
+  /// second thread starts to pay for the hand-over.
+  public static let smallestRowBlock = 1_000_000
+  /// Row blocks are multiples of the OpenBLAS micro-kernel's 16 rows (AVX-512),
+  /// so no block runs the slower edge kernels more than a single call would.
+  public static let rowBlockAlignment = 16
+
+  /// The number of row blocks a GEMM is split into: at most one per thread,
+  /// each at least one aligned row group and above `smallestRowBlock`; 1 inside
+  /// a parallel region (the caller already spreads the work).
+  public static func rowBlocks(m: Int, n: Int, k: Int) -> Int {
+    guard Threads.count > 1, !Threads.isInsideParallelRegion else { return 1 }
+    var blocks = min(Threads.count, m / rowBlockAlignment)
+    while blocks > 1 {
+      let smallestRows = (0..<blocks).map {
+        rowBlockStart($0 + 1, of: blocks, rows: m) - rowBlockStart($0, of: blocks, rows: m)
+      }.min()!
+      if smallestRows * n * k > smallestRowBlock { break }
+      blocks -= 1
+    }
+    return max(1, blocks)
+  }
+
+  /// The first row of `block` among `blocks` over `rows` rows: near-equal
+  /// blocks, each boundary rounded down to the alignment.
+  public static func rowBlockStart(_ block: Int, of blocks: Int, rows: Int) -> Int {
+    guard block < blocks else { return rows }
+    return rows * block / blocks / rowBlockAlignment * rowBlockAlignment
+  }
+
+  private static func singleGemm(
+    _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
     cblas_sgemm(
       CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k), alpha,
       a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))

@@ -4,27 +4,30 @@ import Foundation
 
 /// The one place that decides how many threads metatx uses.
 ///
-/// Two kinds of parallelism must not multiply: OpenBLAS's own threads inside a
-/// large GEMM, and metatx's workers that run many small GEMMs (one per batch ×
-/// head in attention) or elementwise kernels side by side. Large GEMMs run with
-/// `count` BLAS threads; worker regions switch BLAS to one thread for their
-/// duration, so the machine never runs more than `count` busy threads.
+/// All parallel work runs on one pool of metatx's own threads (`WorkerPool`):
+/// large GEMMs are split by rows over it, each part a single-threaded OpenBLAS
+/// call, and so are attention's per-head products and the elementwise kernels.
+/// OpenBLAS itself stays at one thread, so its own pool never starts and never
+/// competes with metatx's for the cores. (Measured on the 2-core machine: an
+/// encoder GEMM split over the pool ran at 1.0–1.25× OpenBLAS's own two-thread
+/// rate, the gain largest on the small products of a batch-1 tiny forward.)
 public enum Threads {
-  nonisolated(unsafe) private static var configuredCount: Int = initialCount()
-  /// Set while a worker region runs: a nested `parallelFor` then runs serially,
-  /// so regions never multiply threads or restore BLAS threading early.
-  nonisolated(unsafe) private static var insideWorkerRegion = false
+  nonisolated(unsafe) private static var pool = WorkerPool(threads: initialCount())
 
-  /// The number of threads in use (BLAS and workers alike).
-  public static var count: Int { configuredCount }
+  /// The number of threads in use (the pool's workers and the calling thread).
+  public static var count: Int { pool.threads }
+
+  /// Whether a parallel region is running: work started inside one runs serially.
+  public static var isInsideParallelRegion: Bool { pool.isRunningRegion }
 
   /// Sets the thread count: `requested` when given, else `OPENBLAS_NUM_THREADS`,
-  /// else every core.
+  /// else every core. Call it between parallel regions, not during one.
   public static func configure(_ requested: Int? = nil) {
     let cores = ProcessInfo.processInfo.activeProcessorCount
-    let chosen = requested ?? environmentCount() ?? cores
-    configuredCount = max(1, chosen)
-    openblas_set_num_threads(Int32(configuredCount))
+    let chosen = max(1, requested ?? environmentCount() ?? cores)
+    guard chosen != pool.threads else { return }
+    pool.shutDown()
+    pool = WorkerPool(threads: chosen)
   }
 
   private static func environmentCount() -> Int? {
@@ -36,9 +39,16 @@ public enum Threads {
 
   private static func initialCount() -> Int {
     shortenBlasSpinWait()
-    let chosen = environmentCount() ?? ProcessInfo.processInfo.activeProcessorCount
-    openblas_set_num_threads(Int32(max(1, chosen)))
-    return max(1, chosen)
+    openblas_set_num_threads(1)
+    return max(1, environmentCount() ?? ProcessInfo.processInfo.activeProcessorCount)
+  }
+
+  /// Runs `body` with OpenBLAS using `count` threads of its own: only for
+  /// measuring OpenBLAS's threaded rate (the benchmark's GEMM limit).
+  public static func withBlasThreads<Result>(_ body: () -> Result) -> Result {
+    openblas_set_num_threads(Int32(count))
+    defer { openblas_set_num_threads(1) }
+    return body()
   }
 
   /// The power of two of CPU cycles an idle OpenBLAS thread spins before it sleeps,
@@ -49,13 +59,13 @@ public enum Threads {
   /// keeps its built-in 28).
   public static var blasThreadTimeout: Int { Int(openblas_thread_timeout()) }
 
-  /// After each GEMM, OpenBLAS's idle threads spin for 2^28 cycles (about 0.1 s)
-  /// before they sleep. metatx's workers run between GEMMs (attention, elementwise
-  /// kernels), so spinning BLAS threads would take their cores: measured on the
-  /// 2-core machine, a small-encoder training step reached 75–84 % of the GEMM
-  /// limit with the default spin and 81–87 % with 2^20 cycles (about 0.4 ms).
-  /// OpenBLAS reads the timeout once, when its pool starts, so it is set here and
-  /// the pool restarted; a user's own OPENBLAS_THREAD_TIMEOUT is kept.
+  /// After a threaded call, OpenBLAS's idle threads spin for 2^28 cycles (about
+  /// 0.1 s) before they sleep. metatx runs OpenBLAS threaded only for the
+  /// benchmark's reference rate (`withBlasThreads`), measured alternately with
+  /// the encoder: with the default spin the reference's threads would still be
+  /// spinning on both cores when the encoder's turn starts. OpenBLAS reads the
+  /// timeout once, when its pool starts, so it is set here and the pool
+  /// restarted; a user's own OPENBLAS_THREAD_TIMEOUT is kept.
   private static func shortenBlasSpinWait() {
     guard ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] == nil else { return }
     setenv("OPENBLAS_THREAD_TIMEOUT", "\(blasSpinWaitExponent)", 0)
@@ -64,29 +74,23 @@ public enum Threads {
     _ = blas_thread_shutdown_()
   }
 
-  /// Runs `body(i)` for every `i` in `0..<iterations`, spread over the workers.
-  /// BLAS calls inside `body` run single-threaded.
+  /// Runs `body(i)` for every `i` in `0..<iterations`, spread over the threads
+  /// in contiguous slices. A region started inside another runs serially.
   public static func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
     guard iterations > 0 else { return }
-    let workers = min(count, iterations)
-    if workers <= 1 || insideWorkerRegion {
-      for index in 0..<iterations { body(index) }
-      return
+    let slices = min(count, iterations, WorkerPool.maximumSlices)
+    pool.run(slices: slices) { slice in
+      // Contiguous slices keep each thread's memory traffic local.
+      let start = iterations * slice / slices
+      let end = iterations * (slice + 1) / slices
+      for index in start..<end { body(index) }
     }
-    withoutActuallyEscaping(body) { body in
-      openblas_set_num_threads(1)
-      insideWorkerRegion = true
-      defer {
-        insideWorkerRegion = false
-        openblas_set_num_threads(Int32(configuredCount))
-      }
-      DispatchQueue.concurrentPerform(iterations: workers) { worker in
-        // Contiguous slices keep each worker's memory traffic local.
-        let start = iterations * worker / workers
-        let end = iterations * (worker + 1) / workers
-        for index in start..<end { body(index) }
-      }
-    }
+  }
+
+  /// Runs `body(slice)` for each slice in `0..<slices` on the pool: for callers
+  /// that partition the work themselves (GEMM row blocks).
+  public static func parallelSlices(_ slices: Int, _ body: (Int) -> Void) {
+    pool.run(slices: min(slices, WorkerPool.maximumSlices), body)
   }
 
   /// Splits `0..<total` into at most `count` contiguous ranges of at least

@@ -36,6 +36,74 @@ final class GEMMTests: XCTestCase {
     }
   }
 
+  /// Large GEMMs are split into row blocks over the workers: every transpose
+  /// combination and awkward row counts (edges of the 16-row alignment) agree
+  /// with the naive twin, and the result does not depend on the thread count
+  /// to the bit (each row of C is one OpenBLAS row computation however split).
+  func testSplitGemmMatchesTwinAndIsBitIdenticalAcrossThreadCounts() {
+    var rng = SeededRNG(seed: 17)
+    var splitCount = 0
+    for (m, n, k) in [(197, 96, 120), (33, 300, 640), (48, 64, 100), (300, 17, 1000), (64, 128, 128)] {
+      for transA in [Transpose.none, .transposed] {
+        for transB in [Transpose.none, .transposed] {
+          let lda = (transA == .none ? k : m) + 1
+          let ldb = (transB == .none ? n : k) + 3
+          let ldc = n + 2
+          let a = randomTensor([(transA == .none ? m : k) * lda], &rng)
+          let b = randomTensor([(transB == .none ? k : n) * ldb], &rng)
+          let start = randomTensor([m * ldc], &rng)
+          var results: [[Float]] = []
+          for threads in [1, 2, 3, 4] {
+            Threads.configure(threads)
+            if Linalg.rowBlocks(m: m, n: n, k: k) > 1 { splitCount += 1 }
+            let c = Tensor(shape: start.shape, values: start.values)
+            Linalg.gemm(transA, transB, m: m, n: n, k: k, alpha: 0.75, a: a.data, lda: lda,
+              b: b.data, ldb: ldb, beta: 0.5, c: c.data, ldc: ldc)
+            results.append(c.values)
+          }
+          Threads.configure()
+          let plain = Tensor(shape: start.shape, values: start.values)
+          Linalg.naiveGemm(transA, transB, m: m, n: n, k: k, alpha: 0.75, a: a.data, lda: lda,
+            b: b.data, ldb: ldb, beta: 0.5, c: plain.data, ldc: ldc)
+          let label = "m \(m) n \(n) k \(k) \(transA) \(transB)"
+          XCTAssertLessThan(worstDifference(results[0], plain.values).absolute, 1e-3, label)
+          for (index, result) in results.enumerated().dropFirst() {
+            XCTAssertTrue(result == results[0], "\(label): \(index + 1) threads differ from 1")
+          }
+        }
+      }
+    }
+    XCTAssertGreaterThan(splitCount, 20, "most of these products are split")
+  }
+
+  /// The row blocks cover every row once, aligned to 16, one per thread at most.
+  func testRowBlocksPartitionTheRows() {
+    for threads in [2, 3, 4] {
+      Threads.configure(threads)
+      for m in [32, 33, 47, 197, 1576] {
+        let blocks = Linalg.rowBlocks(m: m, n: 512, k: 512)
+        XCTAssertEqual(blocks, min(threads, m / 16), "m \(m), \(threads) threads")
+        // 60 × 60 × rows: below 100³ multiply-adds up to 277 rows, so never split here,
+        // and 1576 rows are split into blocks no smaller than that.
+        let narrow = Linalg.rowBlocks(m: m, n: 60, k: 60)
+        XCTAssertEqual(narrow, m <= 277 ? 1 : min(threads, 1576 / 278), "m \(m) × 60 × 60")
+        var covered = 0
+        for block in 0..<blocks {
+          let first = Linalg.rowBlockStart(block, of: blocks, rows: m)
+          let end = Linalg.rowBlockStart(block + 1, of: blocks, rows: m)
+          XCTAssertEqual(first, covered)
+          XCTAssertEqual(first % 16, 0)
+          XCTAssertGreaterThan(end, first)
+          covered = end
+        }
+        XCTAssertEqual(covered, m)
+      }
+    }
+    Threads.configure(1)
+    XCTAssertEqual(Linalg.rowBlocks(m: 1576, n: 768, k: 768), 1)
+    Threads.configure()
+  }
+
   func testBatchedGemmMatchesNaiveTwinAcrossThreads() {
     var rng = SeededRNG(seed: 11)
     let batch = 7, m = 5, n = 6, k = 4
