@@ -31,12 +31,12 @@ public struct DecodedImage: Equatable, Sendable {
 }
 
 /// Reads pictures in the formats users have, picked by their first bytes (so
-/// standard input works): PNG (libpng), JPEG (libjpeg-turbo), binary and ASCII
+/// standard input works): PNG (libpng; 16-bit files our own `PNG16`), JPEG (libjpeg-turbo), binary and ASCII
 /// PGM/PPM (P2, P3, P5, P6), and NumPy `.npy` arrays `[H, W]` or `[H, W, C]`.
 ///
-/// Sample scaling to [0, 1]: 8-bit formats divide by 255; PGM/PPM by their
-/// maxval; `.npy` of dtype `u1` by 255, `u2` by 65535, floats are taken as
-/// already in [0, 1] (they must be finite).
+/// Sample scaling to [0, 1]: 8-bit formats divide by 255, 16-bit PNGs by
+/// 65535 (`PNG16`); PGM/PPM by their maxval; `.npy` of dtype `u1` by 255,
+/// `u2` by 65535, floats are taken as already in [0, 1] (they must be finite).
 public enum ImageDecoder {
   /// The largest picture accepted, in pixels (PIL's decompression-bomb limit is 89 M):
   /// a hostile header cannot make us allocate more than 4 bytes × 3 channels × this.
@@ -73,13 +73,14 @@ public enum ImageDecoder {
 
   // MARK: PNG
 
-  /// libpng's simplified API (png_image), which catches libpng's errors in C
-  /// and returns them as a message: every bit depth and colour type (gray,
-  /// gray+alpha, RGB, RGBA, palette, 1–16 bits) is read as 8-bit gray+alpha
-  /// or RGBA. 16-bit files lose their low byte; 16-bit files without gamma
-  /// information are taken as sRGB-encoded (as 8-bit ones are), so the
-  /// reduction is a plain rescaling, not a gamma change.
+  /// Files whose IHDR declares 16 bits per sample go to `PNG16`, our own
+  /// reader, which keeps all 16 bits (each sample / 65535): libpng's
+  /// simplified API would drop the low byte. Every other file (gray,
+  /// gray+alpha, RGB, RGBA at 1–8 bits, palette) goes through that API
+  /// (png_image), which catches libpng's errors in C and returns them as a
+  /// message, and is read as 8-bit gray+alpha or RGBA (each sample / 255).
   static func decodePNG(_ bytes: [UInt8], name: String) throws -> DecodedImage {
+    if PNG16.declaresSixteenBits(bytes) { return try PNG16.decode(bytes, name: name) }
     var image = png_image()
     image.version = UInt32(PNG_IMAGE_VERSION)
     func message() -> String {
@@ -98,7 +99,6 @@ public enum ImageDecoder {
     let channels = isColour ? 3 : 1
     // With alpha in the output no compositing happens: colours are kept as stored.
     image.format = (isColour ? PNG_FORMAT_FLAG_COLOR : 0) | PNG_FORMAT_FLAG_ALPHA
-    image.flags |= UInt32(PNG_IMAGE_FLAG_16BIT_sRGB)
     let stored = channels + 1
     var buffer = [UInt8](repeating: 0, count: width * height * stored)
     let finished = buffer.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }

@@ -75,9 +75,9 @@ final class ImageDecodingTests: XCTestCase {
     var image = try decode(pngBytes(width: 2, height: 1, bitDepth: 8, colourType: 0, rows: [0, 255]))
     XCTAssertEqual([image.width, image.height, image.channels], [2, 1, 1])
     XCTAssertEqual(image.pixels, [0, 1])
-    // 16-bit gray: the high byte survives.
+    // 16-bit gray: all 16 bits kept (PNG16Tests has the rest).
     image = try decode(pngBytes(width: 1, height: 1, bitDepth: 16, colourType: 0, rows: [0x80, 0x00]))
-    XCTAssertEqual(image.pixels[0], 128 / 255, accuracy: 1e-6)
+    XCTAssertEqual(image.pixels[0], 32768 / 65535)
     // 8-bit RGBA: alpha dropped, colour kept.
     image = try decode(pngBytes(width: 1, height: 1, bitDepth: 8, colourType: 6, rows: [51, 102, 204, 0]))
     XCTAssertEqual(image.channels, 3)
