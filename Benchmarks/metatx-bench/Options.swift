@@ -30,7 +30,7 @@ struct BenchOptions {
 
     Times the shared encoder (\(tokens) tokens) forward at batch \(forwardBatches.map(String.init).joined(separator: " and ")) and one
     training step (forward, backward, AdamW, zero gradients) at batch \(trainingBatch) for tiny and small,
-    against "the GEMM limit": OpenBLAS sgemm on the encoder's own Linear products, timed
+    against "the GEMM limit": threaded OpenBLAS sgemm on the encoder's own Linear products, timed
     in the same run. Figures are medians of R repeats after one warm-up; each preset is
     measured in N rounds, metatx then the PyTorch peer, and the table gives medians over
     rounds and the median of the rounds' own metatx/torch ratios.

@@ -97,8 +97,9 @@ if options.json {
     "metatx-bench: \(Threads.count) threads, \(tokens) tokens, median of \(options.repeats) "
       + "after 1 warm-up, \(options.rounds) round(s) per preset")
   print(
-    "GEMM limit: OpenBLAS sgemm over the preset's own Linear products (qkv, proj, fc1, fc2; "
-      + "training adds dX and dW), rows = batch × \(tokens), timed alternately with each row.")
+    "GEMM limit: OpenBLAS sgemm on OpenBLAS's own threads over the preset's own Linear products "
+      + "(qkv, proj, fc1, fc2; training adds dX and dW), rows = batch × \(tokens), timed alternately "
+      + "with each row. (metatx splits its GEMMs over its own workers, so it can pass 100 %.)")
   if let first = peer.records.first {
     print(
       "peer: PyTorch \(first.torch), \(first.impl), Scripts/bench_torch.py after metatx in "

@@ -85,7 +85,13 @@ final class WorkerPool: @unchecked Sendable {
         wakeUp.unlock()
       }
       runClaimedSlices()
-      while finished.load(ordering: .acquiring) < slices {}
+      var spins = 0
+      while finished.load(ordering: .acquiring) < slices {
+        spins &+= 1
+        // A worker still on a slice may be waiting for this core (more threads
+        // than cores): after a short spin, offer it the core.
+        if spins > 1_000 { sched_yield() }
+      }
       self.body = nil
     }
   }
@@ -125,6 +131,8 @@ final class WorkerPool: @unchecked Sendable {
       if stopping.load(ordering: .relaxed) { return }
       spins &+= 1
       guard spins & 255 == 0 else { continue }
+      // Spinning on a shared core must not starve the threads doing the work.
+      sched_yield()
       let now = DispatchTime.now().uptimeNanoseconds
       if deadline == 0 {
         deadline = now + Self.spinDuration
