@@ -119,6 +119,50 @@ final class TrainingTests: XCTestCase {
     XCTAssertEqual(one.map(\.bitPattern), two.map(\.bitPattern))
   }
 
+  /// Training steps of an encoder (forward, backward, AdamW) give the same bits
+  /// on 1, 2 and 3 threads: GEMMs are split by rows of the output, never along
+  /// the summed dimension, and the per-head and elementwise work is independent
+  /// per slice. (With OpenBLAS's own threads the weight gradients' long sums
+  /// were blocked differently by thread count.) Batch × tokens = 1576 rows, as
+  /// at the benchmark's batch 8, with padding in one sequence.
+  func testEncoderTrainingStepsAreTheSameOnAnyThreadCount() {
+    func run(threads: Int) -> (parameters: [Float], dInput: [Float]) {
+      Threads.configure(threads)
+      defer { Threads.configure() }
+      var rng = SeededRNG(seed: 21)
+      let encoder = Encoder(config: EncoderConfig(dim: 96, depth: 2, heads: 3), rng: &rng)
+      let (batch, tokens) = (8, 197)
+      let input = Tensor(shape: [batch, tokens, 96])
+      let dOutput = Tensor(shape: input.shape)
+      let mask = Tensor(shape: [batch, tokens], values: (0..<(batch * tokens)).map { $0 < 150 ? 1 : ($0 < tokens ? 0 : 1) })
+      let optimiser = AdamW(groups: [ParameterGroup(encoder.parameters)], weightDecay: 0.05)
+      var dInput: [Float] = []
+      // The raw pointers below do not keep their tensors alive.
+      withExtendedLifetime((input, dOutput, mask)) {
+        for _ in 0..<2 {
+          rng.fillNormal(input, std: 1)
+          rng.fillNormal(dOutput, std: 1)
+          _ = encoder.forward(input.data, batch: batch, tokens: tokens, keyMask: mask.data, keepActivations: true)
+          let gradient = encoder.backward(dOutput.data)
+          dInput = Array(UnsafeBufferPointer(start: gradient, count: input.count))
+          optimiser.update(learningRate: 1e-3)
+          encoder.parameters.zeroGradients()
+        }
+      }
+      return (encoder.parameters.values.values, dInput)
+    }
+    func differing(_ a: [Float], _ b: [Float]) -> Int {
+      zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
+    }
+    let one = run(threads: 1)
+    for threads in [2, 3] {
+      let other = run(threads: threads)
+      XCTAssertEqual(one.parameters.count, other.parameters.count)
+      XCTAssertEqual(differing(one.parameters, other.parameters), 0, "\(threads) threads: parameters differing from 1 thread")
+      XCTAssertEqual(differing(one.dInput, other.dInput), 0, "\(threads) threads: input-gradient values differing from 1 thread")
+    }
+  }
+
   func testScheduleWarmsUpThenDecaysToTheMinimum() {
     let schedule = WarmupCosineSchedule(peak: 1, minimum: 0.1, warmupSteps: 4, totalSteps: 14)
     XCTAssertEqual(schedule.learningRate(at: 0), 0.25, accuracy: 1e-6)
