@@ -57,6 +57,38 @@ final class WorkerPoolTests: XCTestCase {
     }
   }
 
+  /// Many short regions back to back, with the pool rebuilt between batches of
+  /// them: every slice of every region runs exactly once (a claim that
+  /// straddled two regions would run a slice twice or never).
+  func testManyShortRegionsLoseAndRepeatNothing() {
+    let regions = 20_000
+    for threads in [2, 3, 4, 2] {
+      Threads.configure(threads)
+      let hits = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 5)
+      defer { hits.deallocate() }
+      hits.initialize(repeating: 0)
+      let onWorkers = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 5)
+      defer { onWorkers.deallocate() }
+      onWorkers.initialize(repeating: 0)
+      var expected = [Int32](repeating: 0, count: 5)
+      let caller = pthread_self()
+      for region in 0..<regions {
+        let slices = 2 + region % 4
+        // Slices may land on different threads, so each adds to its own cells only;
+        // a little work per slice gives the workers time to claim some.
+        Threads.parallelFor(slices) { slice in
+          var work = Double(slice + 1)
+          for _ in 0..<500 { work = work * 1.000_001 + 0.5 }  // about 1 µs, not foldable
+          hits[slice] += work > 0 ? 1 : 0
+          if pthread_equal(pthread_self(), caller) == 0 { onWorkers[slice] += 1 }
+        }
+        for slice in 0..<slices { expected[slice] += 1 }
+      }
+      XCTAssertEqual(Array(hits), expected, "\(threads) threads")
+      XCTAssertGreaterThan(onWorkers.reduce(0, +), 0, "\(threads) threads: the workers took part")
+    }
+  }
+
   /// Two threads starting regions at once: one gets the pool, the other runs
   /// serially; neither loses work.
   func testConcurrentCallersBothComplete() {
