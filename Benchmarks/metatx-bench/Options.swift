@@ -12,7 +12,7 @@ struct BenchOptions {
   /// rounds, and the ratio to the peer the median of each round's own ratio, so
   /// a change of machine load between two programs' turns moves one round only.
   var rounds = 3
-  /// Thread count for BLAS and workers; nil: `Threads.configure()`'s default.
+  /// Threads to run on; nil: `Threads.configure()`'s default.
   var threads: Int?
   var presets: [EncoderPreset] = [.tiny, .small, .base]
   var json = false
@@ -38,7 +38,7 @@ struct BenchOptions {
     OPTIONS:
       --repeats R       timed repeats per measurement (default 5)
       --rounds N        rounds of metatx then peer per preset (default 3)
-      --threads T       threads for BLAS and workers (default: OPENBLAS_NUM_THREADS, else all cores)
+      --threads T       threads to run on (default: OPENBLAS_NUM_THREADS, else all cores)
       --presets LIST    comma-separated presets among tiny, small, base, large (default tiny,small,base)
       --quick           smoke run: R = 1, N = 1, tiny only
       --peer PYTHON     Python with torch for Scripts/bench_torch.py (default: $METATX_PEER_PYTHON,

@@ -273,8 +273,8 @@ settings_summary() {
   if [ ${#changed[@]} -gt 0 ]; then
     echo -n " Per dataset: $(printf '%s\n' "${changed[@]}" | paste -sd ';' | sed 's/;/; /g')$([ -n "$epochs_override" ] && echo " (EPOCHS=$epochs_override for all)")."
   fi
-  # A given seed reproduces a run exactly only on the same thread count: with
-  # the encoder tuned, the summation order of its gradients follows the split.
+  # Results do not depend on the thread count (since the worker pool); the
+  # count is stated because the seconds do.
   echo -n " Threads: ${threads:-all cores}."
   echo
 }

@@ -4,7 +4,7 @@ import MetaTX
 
 /// Options every subcommand accepts.
 struct GlobalOptions: ParsableArguments {
-  @Option(name: .long, help: "Threads for BLAS and workers (default: OPENBLAS_NUM_THREADS, else all cores).")
+  @Option(name: .long, help: "Threads to run on (default: OPENBLAS_NUM_THREADS, else all cores).")
   var threads: Int?
 
   @Option(name: .long, help: "Seed of every random choice, for reproducible runs.")
