@@ -78,13 +78,14 @@ start_runs "${model:-$encoder}"
 
 for name in "${datasets[@]}"; do
   enter_dataset "$name"
+  fit_vocabulary "$name" "$folder" "$out"
   for seed in $seeds; do
     for setting in "${settings[@]}"; do
       epoch_log="$out/$setting-seed$seed.epochs.jsonl"
       flags=(--modality "$modality" --train "$folder/train-fit.csv" --pool "${pool_for[$name]}"
         --batch-size "${batch_for[$name]}" --seed "$seed")
       mapfile -t tokenizer_flags < <(set_flags "$modality")
-      flags+=("${tokenizer_flags[@]}")
+      flags+=("${tokenizer_flags[@]}" "${vocabulary[@]}")
       case "$setting" in
         frozen) flags+=(--val "$folder/train-val.csv" --epochs "$epochs" --lr "${lr_for[$name]}"
           --patience "${patience_for[$name]}" --log "$epoch_log") ;;

@@ -31,6 +31,12 @@ fail() {
 # - mutag: at lr 1e-3 the training loss was still 0.5 after 10 epochs and the
 #   first epoch (majority class, 0.654 on the 26 validation graphs) stayed the
 #   best; at 3e-3 over 60 epochs validation reached 0.77 (1e-2: 0.73).
+# - fortunes: vocab=4096 fits a byte-level BPE of that many ids to the fitting
+#   rows' text and trains a fresh text tokenizer on it (--bpe, --fresh-tokenizers)
+#   instead of the model's caption BPE: best validation accuracy 0.475 against 0.423 (frozen, seed 0), as the
+#   captions' 1024-id vocabulary splits the fortunes' words into fragments.
+#   (make accuracy only: the transfer experiment is about modalities the model
+#   never saw, and text is not one.)
 dataset_table="
 # dataset           modality       overrides
 iris                tabular
@@ -41,7 +47,7 @@ fashion-mnist       image
 basic-motions       imu
 gunpoint            timeseries
 italy-power-demand  timeseries
-fortunes            text
+fortunes            text           vocab=4096
 spoken-digits       audio
 mutag               graph          epochs=60 lr=3e-3 patience=20
 primitives          pointcloud     epochs=20 lr=3e-3 patience=6
@@ -83,7 +89,7 @@ pointcloud       pointcloud.points=512 pointcloud.groups=64 pointcloud.pointHidd
 "
 
 declare -A modality_of pool_of epochs_of lr_of batch_of patience_of sets_of overrides_of
-declare -A pool_for epochs_for lr_for batch_for patience_for
+declare -A pool_for epochs_for lr_for batch_for patience_for vocab_for
 all_datasets=()
 while read -r name modality overrides; do
   [[ -z "$name" || "$name" == \#* ]] && continue
@@ -113,6 +119,7 @@ for name in "${all_datasets[@]}"; do
       lr) lr_for[$name]=${override#*=} ;;
       batch) batch_for[$name]=${override#*=} ;;
       patience) patience_for[$name]=${override#*=} ;;
+      vocab) vocab_for[$name]=${override#*=} ;;
       *) echo "settings: dataset $name has an unknown override $override" >&2; exit 2 ;;
     esac
   done
@@ -128,6 +135,30 @@ done <<<"$sets_table"
 set_flags() {
   local setting
   for setting in ${sets_of[$1]:-}; do printf -- '--set\n%s\n' "$setting"; done
+}
+
+# For a dataset with a vocab=N override: fits a byte-level BPE of N ids to the
+# text column of FOLDER/train-fit.csv (again only when that text changed) and
+# sets the array `vocabulary` to the train-head flags that use it; empty
+# otherwise. Arguments: NAME FOLDER OUT. Uses $metatx.
+fit_vocabulary() {
+  local name=$1 folder=$2 out=$3 size=${vocab_for[$1]:-}
+  vocabulary=()
+  [ -n "$size" ] || return 0
+  local corpus="$out/bpe-corpus.txt" merges="$out/bpe-$size.txt" digest
+  python3 -c 'import csv, sys
+with open(sys.argv[1], newline="", encoding="utf-8") as source, open(sys.argv[2], "w", encoding="utf-8") as corpus:
+    for row in csv.DictReader(source):
+        corpus.write(" ".join(row["text"].split()) + "\n")' "$folder/train-fit.csv" "$corpus.new" ||
+    fail "$name: cannot read the text column of $folder/train-fit.csv"
+  mv "$corpus.new" "$corpus"
+  digest="$(sha256sum "$corpus" | cut -d' ' -f1) $size"
+  if [ ! -f "$merges" ] || [ "$(cat "$merges.source" 2>/dev/null)" != "$digest" ]; then
+    "$metatx" tokenize --quiet --train-bpe "$corpus" --vocab-size "$size" -o "$merges" ||
+      fail "$name: fitting a $size-id BPE to $corpus failed"
+    echo "$digest" >"$merges.source"
+  fi
+  vocabulary=(--bpe "$merges" --fresh-tokenizers)
 }
 
 # Reads and checks the options both scripts take from the environment
