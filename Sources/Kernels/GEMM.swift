@@ -89,9 +89,11 @@ public enum Linalg {
     guard Threads.count > 1, !Threads.isInsideParallelRegion else { return 1 }
     var blocks = min(Threads.count, m / rowBlockAlignment)
     while blocks > 1 {
-      let smallestRows = (0..<blocks).map {
-        rowBlockStart($0 + 1, of: blocks, rows: m) - rowBlockStart($0, of: blocks, rows: m)
-      }.min()!
+      var smallestRows = m
+      for block in 0..<blocks {
+        let rows = rowBlockStart(block + 1, of: blocks, rows: m) - rowBlockStart(block, of: blocks, rows: m)
+        smallestRows = min(smallestRows, rows)
+      }
       if smallestRows * n * k > smallestRowBlock { break }
       blocks -= 1
     }

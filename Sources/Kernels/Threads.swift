@@ -1,5 +1,4 @@
 import CBLAS
-import Dispatch
 import Foundation
 
 /// The one place that decides how many threads metatx uses.
@@ -90,7 +89,7 @@ public enum Threads {
   /// Runs `body(slice)` for each slice in `0..<slices` on the pool: for callers
   /// that partition the work themselves (GEMM row blocks).
   public static func parallelSlices(_ slices: Int, _ body: (Int) -> Void) {
-    pool.run(slices: min(slices, WorkerPool.maximumSlices), body)
+    pool.run(slices: slices, body)
   }
 
   /// Splits `0..<total` into at most `count` contiguous ranges of at least
